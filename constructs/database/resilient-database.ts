@@ -1,0 +1,225 @@
+import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ProdBaselineError } from '../core/errors';
+import { BaselineManifest } from '../core/manifest';
+import { markKitResource } from '../core/metadata';
+import { acknowledgeNag } from '../core/nag';
+
+export interface ResilientDatabaseProps {
+  /** The VPC to run in. The instance goes into its isolated subnets. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * Subnets of the instance.
+   * @default - the VPC's isolated subnets
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Subnets of the secret-rotation function. It must reach the Secrets Manager API, so it needs
+   * egress (a NAT gateway or a VPC endpoint): in isolated subnets rotation fails.
+   * @default - the VPC's private-with-egress subnets
+   */
+  readonly rotationSubnets?: ec2.SubnetSelection;
+  /**
+   * PostgreSQL engine version. A major-only version lets RDS apply minor upgrades without template drift.
+   * @default rds.PostgresEngineVersion.VER_17
+   */
+  readonly engineVersion?: rds.PostgresEngineVersion;
+  /**
+   * Instance class.
+   * @default ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO)
+   */
+  readonly instanceType?: ec2.InstanceType;
+  /**
+   * Name of the database created in the instance.
+   * @default 'app'
+   */
+  readonly databaseName?: string;
+  /**
+   * How long automated backups, and so point-in-time recovery, reach back.
+   * @default Duration.days(14)
+   */
+  readonly backupRetention?: Duration;
+  /**
+   * Run a standby in a second AZ.
+   * @default true
+   */
+  readonly multiAz?: boolean;
+  /**
+   * Refuse deletion of the instance until this is switched off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * What happens to the instance when it leaves the stack. DESTROY is refused: it loses the data.
+   * @default RemovalPolicy.SNAPSHOT
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Initial storage (GiB).
+   * @default 20
+   */
+  readonly allocatedStorageGiB?: number;
+  /**
+   * Ceiling for storage autoscaling (GiB).
+   * @default 100
+   */
+  readonly maxAllocatedStorageGiB?: number;
+  /**
+   * Retention of the exported PostgreSQL logs.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How often the master password is rotated.
+   * @default Duration.days(30)
+   */
+  readonly rotationInterval?: Duration;
+  /**
+   * Key that encrypts storage, backups, snapshots and the credentials secret.
+   * @default - a new key with rotation on, retained on stack deletion
+   */
+  readonly key?: kms.IKey;
+}
+
+/**
+ * PostgreSQL on RDS with production defaults: isolated subnets, storage and credentials encrypted with
+ * a customer-managed key, TLS enforced (`rds.force_ssl`), backups with point-in-time recovery,
+ * deletion protection, logs exported with a retention, and master-password rotation that does not
+ * rotate on every deploy.
+ */
+export class ResilientDatabase extends Construct {
+  public readonly instance: rds.DatabaseInstance;
+  public readonly key: kms.IKey;
+  public readonly secret: secretsmanager.ISecret;
+  public readonly parameterGroup: rds.ParameterGroup;
+
+  constructor(scope: Construct, id: string, props: ResilientDatabaseProps) {
+    super(scope, id);
+    const backupRetention = props.backupRetention ?? Duration.days(14);
+    const allocated = props.allocatedStorageGiB ?? 20;
+    const maxAllocated = props.maxAllocatedStorageGiB ?? 100;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
+    const problems: string[] = [];
+    if (!Token.isUnresolved(backupRetention.toDays())) {
+      const days = backupRetention.toDays();
+      if (days < 1 || days > 35 || !Number.isInteger(days)) {
+        problems.push(`backupRetention must be between 1 and 35 days, got ${backupRetention.toHumanString()}`);
+      }
+    }
+    if (allocated < 20 || allocated > 65536) {
+      problems.push(`allocatedStorageGiB must be from 20 to 65536, got ${allocated}`);
+    }
+    if (maxAllocated < allocated) {
+      problems.push(`maxAllocatedStorageGiB must be at least allocatedStorageGiB (${allocated}), got ${maxAllocated}`);
+    }
+    if (removalPolicy === RemovalPolicy.DESTROY) {
+      problems.push('removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)');
+    }
+    if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
+
+    const engine = rds.DatabaseInstanceEngine.postgres({
+      version: props.engineVersion ?? rds.PostgresEngineVersion.VER_17,
+    });
+
+    if (props.key) {
+      this.key = props.key;
+    } else {
+      const key = new kms.Key(this, 'Key', {
+        description: 'prod-baseline database storage, backups and credentials',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+        pendingWindow: Duration.days(30),
+      });
+      markKitResource(key, 'ResilientDatabase', 'database-key');
+      this.key = key;
+    }
+
+    this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: 'prod-baseline: TLS required',
+      parameters: { 'rds.force_ssl': '1' },
+    });
+
+    this.instance = new rds.DatabaseInstance(this, 'Resource', {
+      engine,
+      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      credentials: rds.Credentials.fromGeneratedSecret('postgres', { encryptionKey: this.key }),
+      databaseName: props.databaseName ?? 'app',
+      parameterGroup: this.parameterGroup,
+      storageEncrypted: true,
+      storageEncryptionKey: this.key,
+      storageType: rds.StorageType.GP3,
+      allocatedStorage: allocated,
+      maxAllocatedStorage: maxAllocated,
+      multiAz: props.multiAz ?? true,
+      backupRetention,
+      deleteAutomatedBackups: false,
+      copyTagsToSnapshot: true,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy,
+      publiclyAccessible: false,
+      iamAuthentication: true,
+      autoMinorVersionUpgrade: true,
+      cloudwatchLogsExports: ['postgresql', 'upgrade'],
+      cloudwatchLogsRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+    markKitResource(this.instance, 'ResilientDatabase', 'database');
+    acknowledgeNag(this.instance, {
+      id: 'AwsSolutions-RDS11',
+      reason:
+        'Apps read the port from the credentials secret; a non-default port hides nothing inside the VPC, where only the allowed security groups reach it.',
+    });
+    acknowledgeCdkLogRetentionFunction(this);
+    if (!this.instance.secret) throw new ProdBaselineError(this, 'the instance has no generated secret');
+    this.secret = this.instance.secret;
+    markKitResource(this.secret, 'ResilientDatabase', 'database-secret');
+
+    this.instance.addRotationSingleUser({
+      automaticallyAfter: props.rotationInterval ?? Duration.days(30),
+      vpcSubnets: props.rotationSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      rotateImmediatelyOnUpdate: false,
+    });
+
+    BaselineManifest.of(this).addEntry(this, {
+      role: 'database',
+      construct: 'ResilientDatabase',
+      attributes: {
+        instanceIdentifier: this.instance.instanceIdentifier,
+        endpoint: this.instance.dbInstanceEndpointAddress,
+        secretArn: this.secret.secretArn,
+        keyArn: this.key.keyArn,
+      },
+    });
+  }
+
+  /** Lets `other` connect on the database port. */
+  public allowConnectionsFrom(other: ec2.IConnectable): void {
+    this.instance.connections.allowDefaultPortFrom(other, 'prod-baseline: app to database');
+  }
+}
+
+/** The function aws-cdk-lib creates (once per stack) to set the retention of the exported RDS log groups. */
+function acknowledgeCdkLogRetentionFunction(scope: Construct): void {
+  const stack = Stack.of(scope);
+  for (const child of stack.node.children) {
+    if (!child.node.id.startsWith('LogRetention')) continue;
+    acknowledgeNag(
+      child,
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: "aws-cdk-lib's log-retention function: the managed policy only lets it write its own logs.",
+      },
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: "aws-cdk-lib's log-retention function sets the retention of log groups RDS creates, whose names are not known at synth time.",
+      },
+    );
+  }
+}

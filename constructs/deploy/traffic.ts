@@ -1,0 +1,203 @@
+import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { ProdBaselineError } from '../core/errors';
+import { BaselineManifest } from '../core/manifest';
+import { markKitResource } from '../core/metadata';
+import { acknowledgeNag } from '../core/nag';
+
+/** Priority of the production listener rule. Fixed: changing it would change the rule. */
+export const PRODUCTION_RULE_PRIORITY = 100;
+/** Priority of the test listener rule (evaluated before the production rule). */
+export const TEST_RULE_PRIORITY = 10;
+/** Header that test traffic carries; its value is the test-traffic secret. */
+export const TEST_TRAFFIC_HEADER = 'X-Prod-Baseline-Test';
+
+export interface BlueGreenTrafficProps {
+  readonly vpc: ec2.IVpc;
+  /**
+   * Port the app's containers listen on (the target groups' port).
+   * @default 80
+   */
+  readonly targetPort?: number;
+  /**
+   * Path of the target-group health check. It must answer 200-399 when the app is healthy.
+   * @default '/'
+   */
+  readonly healthCheckPath?: string;
+  /**
+   * How long a deregistering target keeps serving in-flight requests. Long delays slow every
+   * deployment and rollback.
+   * @default Duration.seconds(30)
+   */
+  readonly deregistrationDelay?: Duration;
+  /**
+   * Days the load balancer access logs are kept.
+   * @default 90
+   */
+  readonly accessLogRetentionDays?: number;
+  /**
+   * Refuse deletion of the load balancer until this is switched off.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+}
+
+/**
+ * The traffic layout of a blue/green app, fixed once so later changes never replace it: an
+ * internet-facing ALB with access logs, an HTTP listener, two target groups (blue, live at first,
+ * and green), a production rule forwarding with weights 100/0 over them, and a test rule that only
+ * matches requests carrying the secret test header.
+ *
+ * ECS blue/green deployments move the live weights between the groups. CloudFormation resets a
+ * changed rule to its template (aws/aws-cdk#36649), so the production rule's template must never vary.
+ */
+export class BlueGreenTraffic extends Construct {
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly listener: elbv2.ApplicationListener;
+  /** The group that is live after the first deployment. */
+  public readonly blueTargetGroup: elbv2.ApplicationTargetGroup;
+  /** The group a blue/green deployment starts the new revision in. */
+  public readonly greenTargetGroup: elbv2.ApplicationTargetGroup;
+  public readonly productionRule: elbv2.ApplicationListenerRule;
+  public readonly testRule: elbv2.ApplicationListenerRule;
+  /** The value test traffic sends in the `X-Prod-Baseline-Test` header. */
+  public readonly testTrafficSecret: secretsmanager.Secret;
+  public readonly accessLogsBucket: s3.Bucket;
+
+  constructor(scope: Construct, id: string, props: BlueGreenTrafficProps) {
+    super(scope, id);
+    const targetPort = props.targetPort ?? 80;
+    const healthCheckPath = props.healthCheckPath ?? '/';
+    const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
+    const accessLogRetentionDays = props.accessLogRetentionDays ?? 90;
+    const problems: string[] = [];
+    if (!Token.isUnresolved(targetPort) && (targetPort < 1 || targetPort > 65535 || !Number.isInteger(targetPort))) {
+      problems.push(`targetPort must be a whole number from 1 to 65535, got ${targetPort}`);
+    }
+    if (!/^\/\S{0,1023}$/.test(healthCheckPath)) {
+      problems.push(`healthCheckPath must start with "/" and have no spaces, got "${healthCheckPath}"`);
+    }
+    if (!Token.isUnresolved(deregistrationDelay.toSeconds()) && deregistrationDelay.toSeconds() > 30) {
+      problems.push(
+        `deregistrationDelay must be at most 30 seconds (it delays every deployment and rollback), got ${deregistrationDelay.toHumanString()}`,
+      );
+    }
+    if (accessLogRetentionDays < 1 || !Number.isInteger(accessLogRetentionDays)) {
+      problems.push(`accessLogRetentionDays must be a whole number of at least 1, got ${accessLogRetentionDays}`);
+    }
+    if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Resource', {
+      vpc: props.vpc,
+      internetFacing: true,
+      dropInvalidHeaderFields: true,
+      deletionProtection: props.deletionProtection ?? true,
+    });
+    this.loadBalancer.logAccessLogs(this.accessLogsBucket, 'alb');
+    acknowledgeNag(this.accessLogsBucket, {
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket is the access-log destination itself; only the ELB log-delivery service writes to it.',
+    });
+    markKitResource(this.loadBalancer, 'BlueGreenTraffic', 'load-balancer');
+
+    this.listener = this.loadBalancer.addListener('Http', {
+      port: 80,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      open: true,
+      defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'Not found' }),
+    });
+    acknowledgeNag(this.loadBalancer, {
+      id: 'AwsSolutions-EC23',
+      reason: 'An internet-facing load balancer of a public app: only its listener ports are open to the internet.',
+    });
+
+    const targetGroup = (name: 'Blue' | 'Green') =>
+      new elbv2.ApplicationTargetGroup(this, name, {
+        vpc: props.vpc,
+        targetType: elbv2.TargetType.IP,
+        protocol: elbv2.ApplicationProtocol.HTTP,
+        port: targetPort,
+        deregistrationDelay,
+        healthCheck: {
+          path: healthCheckPath,
+          interval: Duration.seconds(10),
+          timeout: Duration.seconds(5),
+          healthyThresholdCount: 2,
+          unhealthyThresholdCount: 2,
+          healthyHttpCodes: '200-399',
+        },
+      });
+    this.blueTargetGroup = targetGroup('Blue');
+    this.greenTargetGroup = targetGroup('Green');
+    markKitResource(this.blueTargetGroup, 'BlueGreenTraffic', 'blue-target-group');
+    markKitResource(this.greenTargetGroup, 'BlueGreenTraffic', 'green-target-group');
+
+    this.productionRule = new elbv2.ApplicationListenerRule(this, 'ProductionRule', {
+      listener: this.listener,
+      priority: PRODUCTION_RULE_PRIORITY,
+      conditions: [elbv2.ListenerCondition.pathPatterns(['/*'])],
+      action: elbv2.ListenerAction.weightedForward([
+        { targetGroup: this.blueTargetGroup, weight: 100 },
+        { targetGroup: this.greenTargetGroup, weight: 0 },
+      ]),
+    });
+    markKitResource(this.productionRule, 'BlueGreenTraffic', 'production-listener-rule');
+
+    this.testTrafficSecret = new secretsmanager.Secret(this, 'TestTrafficSecret', {
+      description: `Value of the ${TEST_TRAFFIC_HEADER} header that routes a request to the test listener rule`,
+      generateSecretString: { passwordLength: 40, excludePunctuation: true, includeSpace: false },
+    });
+    acknowledgeNag(this.testTrafficSecret, {
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'A routing token, not a credential: the listener rule resolves it at deploy time, so a scheduled rotation would break test routing until the next deploy.',
+    });
+    this.testRule = new elbv2.ApplicationListenerRule(this, 'TestRule', {
+      listener: this.listener,
+      priority: TEST_RULE_PRIORITY,
+      conditions: [
+        elbv2.ListenerCondition.httpHeader(TEST_TRAFFIC_HEADER, [this.testTrafficSecret.secretValue.unsafeUnwrap()]),
+      ],
+      action: elbv2.ListenerAction.weightedForward([
+        { targetGroup: this.blueTargetGroup, weight: 0 },
+        { targetGroup: this.greenTargetGroup, weight: 100 },
+      ]),
+    });
+    markKitResource(this.testRule, 'BlueGreenTraffic', 'test-listener-rule');
+
+    BaselineManifest.of(this).addEntry(this, {
+      role: 'traffic',
+      construct: 'BlueGreenTraffic',
+      attributes: {
+        loadBalancerArn: this.loadBalancer.loadBalancerArn,
+        loadBalancerDnsName: this.loadBalancer.loadBalancerDnsName,
+        listenerArn: this.listener.listenerArn,
+        productionRuleArn: this.productionRule.listenerRuleArn,
+        testRuleArn: this.testRule.listenerRuleArn,
+        blueTargetGroupArn: this.blueTargetGroup.targetGroupArn,
+        greenTargetGroupArn: this.greenTargetGroup.targetGroupArn,
+        testTrafficSecretArn: this.testTrafficSecret.secretArn,
+      },
+    });
+  }
+
+  /** The URL of the app over the load balancer (plain HTTP until a domain is configured). */
+  public get url(): string {
+    return `http://${this.loadBalancer.loadBalancerDnsName}`;
+  }
+}

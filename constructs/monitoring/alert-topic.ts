@@ -1,0 +1,95 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { ProdBaselineError } from '../core/errors';
+import { BaselineManifest } from '../core/manifest';
+import { markKitResource } from '../core/metadata';
+
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+
+/** AWS services that publish alarms and events to the alert topic and so must be able to use its key. */
+export const ALERT_PUBLISHER_SERVICES = ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] as const;
+
+export interface AlertTopicProps {
+  /**
+   * E-mail addresses subscribed to the topic. Each recipient must confirm the subscription
+   * (AWS sends a confirmation mail); until then nothing is delivered.
+   * @default - no subscriptions: alarms fire into a topic nobody reads
+   */
+  readonly emails?: readonly string[];
+  /**
+   * Display name of the topic (the sender name of alert e-mails).
+   * @default 'prod-baseline alerts'
+   */
+  readonly displayName?: string;
+  /**
+   * Customer-managed key that encrypts the topic. It must let `cloudwatch.amazonaws.com` and
+   * `events.amazonaws.com` use it, or alarm notifications are dropped silently.
+   * @default - a new key with rotation on, retained on stack deletion, whose policy lets those services use it
+   */
+  readonly key?: kms.IKey;
+}
+
+/**
+ * The topic every kit alarm notifies: encrypted with a customer-managed KMS key whose key policy
+ * lets CloudWatch and EventBridge use it, SSL-only, with e-mail subscriptions.
+ */
+export class AlertTopic extends Construct {
+  public readonly topic: sns.Topic;
+  public readonly key: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
+    super(scope, id);
+    const emails = props.emails ?? [];
+    const invalid = emails.filter((e) => !EMAIL.test(e));
+    if (invalid.length > 0) {
+      throw new ProdBaselineError(
+        this,
+        `emails must be e-mail addresses such as "oncall@example.com", got ${invalid.map((e) => JSON.stringify(e)).join(', ')}`,
+      );
+    }
+
+    if (props.key) {
+      this.key = props.key;
+    } else {
+      const key = new kms.Key(this, 'Key', {
+        description: 'prod-baseline alert topic encryption',
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+        pendingWindow: Duration.days(30),
+      });
+      key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowAlarmAndEventPublishers',
+          principals: ALERT_PUBLISHER_SERVICES.map((s) => new iam.ServicePrincipal(s)),
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+        }),
+      );
+      markKitResource(key, 'AlertTopic', 'alert-key');
+      this.key = key;
+    }
+
+    this.topic = new sns.Topic(this, 'Resource', {
+      displayName: props.displayName ?? 'prod-baseline alerts',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    markKitResource(this.topic, 'AlertTopic', 'alert-topic');
+    for (const email of emails) this.addEmail(email);
+
+    BaselineManifest.of(this).addEntry(this, {
+      role: 'alert-topic',
+      construct: 'AlertTopic',
+      attributes: { topicArn: this.topic.topicArn, keyArn: this.key.keyArn },
+    });
+  }
+
+  /** Subscribes an e-mail address. The recipient must confirm it before anything is delivered. */
+  public addEmail(address: string): void {
+    this.topic.addSubscription(new subscriptions.EmailSubscription(address));
+  }
+}

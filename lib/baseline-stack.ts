@@ -1,0 +1,104 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { CfnOutput } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { BaselineManifest } from '../constructs/core/manifest';
+import { ResilientDatabase } from '../constructs/database/resilient-database';
+import { AppService } from '../constructs/deploy/app-service';
+import { BlueGreenTraffic } from '../constructs/deploy/traffic';
+import { AlertTopic } from '../constructs/monitoring/alert-topic';
+import { BaselineNetwork } from '../constructs/network/network';
+import type { BaselineConfig } from './config';
+import { acknowledgeConfigFindings } from './nag-acknowledgements';
+
+export interface BaselineStackProps extends Omit<StackProps, 'env' | 'terminationProtection' | 'stackName'> {
+  /** The validated config (see `resolveConfig`). */
+  readonly config: BaselineConfig;
+}
+
+/**
+ * The whole production envelope of one app: network, alert topic, app tier behind the blue/green
+ * traffic layout, and the database. The region is fixed by the config; the account comes from the
+ * environment at deploy time, so synthesis needs no credentials and makes no lookups.
+ */
+export class BaselineStack extends Stack {
+  public readonly config: BaselineConfig;
+  public readonly network: BaselineNetwork;
+  public readonly alerts: AlertTopic;
+  public readonly traffic: BlueGreenTraffic;
+  public readonly app: AppService;
+  public readonly database: ResilientDatabase;
+  public readonly manifest: BaselineManifest;
+
+  constructor(scope: Construct, id: string, props: BaselineStackProps) {
+    const { config } = props;
+    super(scope, id, {
+      ...props,
+      stackName: config.stackName,
+      env: { region: config.region },
+      terminationProtection: config.terminationProtection,
+      description: `prod-baseline production envelope (${config.profile} profile)`,
+    });
+    this.config = config;
+    this.manifest = BaselineManifest.of(this);
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.network = new BaselineNetwork(this, 'Network', {
+      cidr: config.vpcCidr,
+      natGateways: config.natGateways,
+      flowLogRetention: logRetention,
+    });
+
+    this.alerts = new AlertTopic(this, 'Alerts', { emails: config.alertEmails });
+
+    this.database = new ResilientDatabase(this, 'Database', {
+      vpc: this.network.vpc,
+      instanceType: new ec2.InstanceType(config.dbInstanceClass),
+      databaseName: config.databaseName,
+      backupRetention: Duration.days(config.backupRetentionDays),
+      multiAz: config.multiAz,
+      deletionProtection: config.deletionProtection,
+      allocatedStorageGiB: config.dbAllocatedStorageGiB,
+      maxAllocatedStorageGiB: config.dbMaxAllocatedStorageGiB,
+      logRetention,
+    });
+
+    this.traffic = new BlueGreenTraffic(this, 'Traffic', {
+      vpc: this.network.vpc,
+      targetPort: config.containerPort,
+      healthCheckPath: config.healthCheckPath,
+      accessLogRetentionDays: config.accessLogRetentionDays,
+      deletionProtection: config.deletionProtection,
+    });
+
+    const secret = this.database.secret;
+    this.app = new AppService(this, 'App', {
+      traffic: this.traffic,
+      image: ecs.ContainerImage.fromRegistry(config.containerImage),
+      containerPort: config.containerPort,
+      cpu: config.taskCpu,
+      memoryLimitMiB: config.taskMemoryMiB,
+      desiredCount: config.desiredCount,
+      logRetention,
+      secrets: {
+        DB_HOST: ecs.Secret.fromSecretsManager(secret, 'host'),
+        DB_PORT: ecs.Secret.fromSecretsManager(secret, 'port'),
+        DB_NAME: ecs.Secret.fromSecretsManager(secret, 'dbname'),
+        DB_USER: ecs.Secret.fromSecretsManager(secret, 'username'),
+        DB_PASSWORD: ecs.Secret.fromSecretsManager(secret, 'password'),
+      },
+    });
+    this.database.allowConnectionsFrom(this.app.service);
+
+    new CfnOutput(this, 'AppUrl', { description: 'URL of the app (plain HTTP until a domain is configured)', value: this.traffic.url });
+    new CfnOutput(this, 'AlertTopicArn', { description: 'SNS topic every alarm notifies', value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'DatabaseSecretArn', {
+      description: 'Secrets Manager secret with the database credentials',
+      value: secret.secretArn,
+    });
+
+    acknowledgeConfigFindings(this);
+  }
+}

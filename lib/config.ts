@@ -1,0 +1,445 @@
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+
+/**
+ * The context key under which the baseline stack's config lives in `cdk.json`.
+ * Single settings can be overridden with `-c prodBaseline.<setting>=<value>`.
+ */
+export const CONFIG_CONTEXT_KEY = 'prodBaseline';
+
+/** The two profiles. A profile only chooses defaults; every setting can still be overridden. */
+export type Profile = 'dev' | 'production';
+export const PROFILES: readonly Profile[] = ['dev', 'production'];
+
+/** The validated, fully defaulted config of the baseline stack. */
+export interface BaselineConfig {
+  readonly profile: Profile;
+  readonly stackName: string;
+  readonly region: string;
+  readonly alertEmails: readonly string[];
+  readonly containerImage: string;
+  readonly containerPort: number;
+  readonly healthCheckPath: string;
+  readonly taskCpu: number;
+  readonly taskMemoryMiB: number;
+  readonly desiredCount: number;
+  readonly natGateways: number;
+  readonly vpcCidr: string;
+  readonly multiAz: boolean;
+  readonly deletionProtection: boolean;
+  readonly terminationProtection: boolean;
+  readonly logRetentionDays: number;
+  readonly accessLogRetentionDays: number;
+  readonly backupRetentionDays: number;
+  readonly dbInstanceClass: string;
+  readonly dbAllocatedStorageGiB: number;
+  readonly dbMaxAllocatedStorageGiB: number;
+  readonly databaseName: string;
+}
+
+type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
+type Defaults<T> = { readonly [P in Profile]: T };
+
+interface SettingSpec {
+  readonly kind: Kind;
+  readonly description: string;
+  readonly defaults: Defaults<unknown>;
+  /** What is allowed, as a phrase that completes "must be …". */
+  readonly allowed: string;
+  /** Returns true when a value of the right kind is allowed. */
+  readonly check: (value: never) => boolean;
+}
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** Fargate's valid memory sizes (MiB) for each CPU size (units). */
+export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
+  256: [512, 1024, 2048],
+  512: [1024, 2048, 3072, 4096],
+  1024: range(2048, 8192, 1024),
+  2048: range(4096, 16384, 1024),
+  4096: range(8192, 30720, 1024),
+};
+
+/** Commercial AWS regions known to this aws-cdk-lib version. */
+export const KNOWN_REGIONS: readonly string[] = RegionInfo.regions
+  .filter((r) => r.partition === 'aws')
+  .map((r) => r.name)
+  .sort();
+
+const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+const INSTANCE_CLASS = /^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
+const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
+const RESERVED_DB_NAMES = ['postgres', 'template0', 'template1', 'rdsadmin'];
+
+const same = <T>(value: T): Defaults<T> => ({ dev: value, production: value });
+const intBetween = (min: number, max: number) => (v: number) => v >= min && v <= max;
+
+/**
+ * Every setting of the baseline config: its type, its defaults per profile and what is allowed.
+ * The README's config table is generated from this table (`npm run docs:config`).
+ */
+export const SETTINGS = {
+  profile: {
+    kind: 'string',
+    description: 'Chooses the defaults of every other setting.',
+    defaults: same('dev'),
+    allowed: 'one of "dev", "production"',
+    check: (v: string) => (PROFILES as readonly string[]).includes(v),
+  },
+  stackName: {
+    kind: 'string',
+    description: 'CloudFormation stack name; also names the manifest parameter.',
+    defaults: same('ProdBaseline'),
+    allowed: 'a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters',
+    check: (v: string) => STACK_NAME.test(v),
+  },
+  region: {
+    kind: 'string',
+    description: 'AWS region of the stack. The account comes from the environment at deploy time.',
+    defaults: same('us-east-1'),
+    allowed: 'a commercial AWS region such as "us-east-1" or "eu-west-1"',
+    check: (v: string) => KNOWN_REGIONS.includes(v),
+  },
+  alertEmails: {
+    kind: 'string-list',
+    description: 'E-mail addresses subscribed to the alert topic (comma-separated with -c).',
+    defaults: same([]),
+    allowed: 'a list of at most 10 e-mail addresses such as "oncall@example.com"',
+    check: (v: string[]) => v.length <= 10 && v.every((e) => EMAIL.test(e)),
+  },
+  containerImage: {
+    kind: 'string',
+    description: 'Container image of the app. The default is a public sample that serves HTTP on port 80.',
+    defaults: same('public.ecr.aws/nginx/nginx:1.27-alpine'),
+    allowed: 'an image reference with a tag or digest, such as "public.ecr.aws/nginx/nginx:1.27-alpine"',
+    check: (v: string) => IMAGE.test(v),
+  },
+  containerPort: {
+    kind: 'integer',
+    description: 'Port the container listens on.',
+    defaults: same(80),
+    allowed: 'a whole number from 1 to 65535',
+    check: intBetween(1, 65535),
+  },
+  healthCheckPath: {
+    kind: 'string',
+    description: 'Path the load balancer health check requests; it must answer 200 when the app is healthy.',
+    defaults: same('/'),
+    allowed: 'a path that starts with "/" and has no spaces, at most 1024 characters',
+    check: (v: string) => /^\/\S{0,1023}$/.test(v),
+  },
+  taskCpu: {
+    kind: 'integer',
+    description: 'Fargate task CPU units.',
+    defaults: { dev: 256, production: 512 },
+    allowed: 'one of 256, 512, 1024, 2048, 4096',
+    check: (v: number) => v in FARGATE_MEMORY,
+  },
+  taskMemoryMiB: {
+    kind: 'integer',
+    description: 'Fargate task memory (MiB); must fit taskCpu.',
+    defaults: { dev: 512, production: 1024 },
+    allowed: 'a whole number from 512 to 30720',
+    check: intBetween(512, 30720),
+  },
+  desiredCount: {
+    kind: 'integer',
+    description: 'Number of app tasks.',
+    defaults: { dev: 1, production: 2 },
+    allowed: 'a whole number from 1 to 100',
+    check: intBetween(1, 100),
+  },
+  natGateways: {
+    kind: 'integer',
+    description: 'NAT gateways (one per AZ for production; one is a single point of failure for egress).',
+    defaults: { dev: 1, production: 2 },
+    allowed: 'a whole number from 1 to 2 (the VPC spans two AZs)',
+    check: intBetween(1, 2),
+  },
+  vpcCidr: {
+    kind: 'string',
+    description: 'IPv4 range of the VPC.',
+    defaults: same('10.0.0.0/16'),
+    allowed: 'an IPv4 CIDR block with a prefix from /16 to /22, such as "10.0.0.0/16"',
+    check: (v: string) => isCidr(v, 16, 22),
+  },
+  multiAz: {
+    kind: 'boolean',
+    description: 'Run the database with a standby in a second AZ.',
+    defaults: { dev: false, production: true },
+    allowed: 'true or false',
+    check: () => true,
+  },
+  deletionProtection: {
+    kind: 'boolean',
+    description: 'Deletion protection on the database and the load balancer.',
+    defaults: { dev: false, production: true },
+    allowed: 'true or false',
+    check: () => true,
+  },
+  terminationProtection: {
+    kind: 'boolean',
+    description: 'CloudFormation termination protection on the stack.',
+    defaults: { dev: false, production: true },
+    allowed: 'true or false',
+    check: () => true,
+  },
+  logRetentionDays: {
+    kind: 'integer',
+    description: 'Retention of every log group the stack creates (app, VPC flow logs, database).',
+    defaults: { dev: 14, production: 90 },
+    allowed: `one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    check: (v: number) => (LOG_RETENTION_DAYS as readonly number[]).includes(v),
+  },
+  accessLogRetentionDays: {
+    kind: 'integer',
+    description: 'Days the load balancer access logs are kept in S3.',
+    defaults: { dev: 30, production: 90 },
+    allowed: 'a whole number from 1 to 3650',
+    check: intBetween(1, 3650),
+  },
+  backupRetentionDays: {
+    kind: 'integer',
+    description: 'Days automated database backups (and point-in-time recovery) are kept.',
+    defaults: { dev: 7, production: 14 },
+    allowed: 'a whole number from 1 to 35',
+    check: intBetween(1, 35),
+  },
+  dbInstanceClass: {
+    kind: 'string',
+    description: 'Database instance class, without the "db." prefix.',
+    defaults: { dev: 't4g.micro', production: 't4g.small' },
+    allowed: 'an instance class without the "db." prefix, such as "t4g.micro" or "r7g.large"',
+    check: (v: string) => INSTANCE_CLASS.test(v),
+  },
+  dbAllocatedStorageGiB: {
+    kind: 'integer',
+    description: 'Initial database storage (GiB).',
+    defaults: same(20),
+    allowed: 'a whole number from 20 to 65536',
+    check: intBetween(20, 65536),
+  },
+  dbMaxAllocatedStorageGiB: {
+    kind: 'integer',
+    description: 'Ceiling for storage autoscaling (GiB); at least dbAllocatedStorageGiB.',
+    defaults: { dev: 50, production: 100 },
+    allowed: 'a whole number from 20 to 65536',
+    check: intBetween(20, 65536),
+  },
+  databaseName: {
+    kind: 'string',
+    description: 'Name of the database created in the instance.',
+    defaults: same('app'),
+    allowed: `a letter, then letters, digits or underscores, at most 63 characters, not one of ${RESERVED_DB_NAMES.join(', ')}`,
+    check: (v: string) => DB_NAME.test(v) && !RESERVED_DB_NAMES.includes(v.toLowerCase()),
+  },
+} satisfies Record<keyof BaselineConfig, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[];
+
+/** Every problem of a config, reported together. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: readonly string[]) {
+    super(
+      `Invalid prod-baseline config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where config values come from: the object in cdk.json, then single `-c prodBaseline.<setting>=…` overrides. */
+export interface ConfigSources {
+  /** The value of the `prodBaseline` context key (an object, or a JSON string of one). */
+  readonly base?: unknown;
+  /** Single-setting overrides, keyed by setting name. Strings are parsed by the setting's type. */
+  readonly overrides?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Reads the config from CDK context values: `prodBaseline` (object) and any `prodBaseline.<setting>` keys.
+ * @param tryGetContext usually `(k) => app.node.tryGetContext(k)`
+ * @param contextKeys every context key that is set (to find the `prodBaseline.*` overrides)
+ */
+export function configSourcesFromContext(
+  contextKeys: readonly string[],
+  tryGetContext: (key: string) => unknown,
+): ConfigSources {
+  const overrides: Record<string, unknown> = {};
+  const prefix = `${CONFIG_CONTEXT_KEY}.`;
+  for (const key of contextKeys) {
+    if (key.startsWith(prefix)) overrides[key.slice(prefix.length)] = tryGetContext(key);
+  }
+  return { base: tryGetContext(CONFIG_CONTEXT_KEY), overrides };
+}
+
+/**
+ * Validates and defaults the config. Throws one {@link ConfigError} listing every problem.
+ */
+export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+
+  let base = sources.base ?? {};
+  if (typeof base === 'string') {
+    try {
+      base = JSON.parse(base);
+    } catch {
+      problems.push(`${CONFIG_CONTEXT_KEY} must be an object (or its JSON text), got ${show(base)}`);
+      base = {};
+    }
+  }
+  if (typeof base !== 'object' || base === null || Array.isArray(base)) {
+    problems.push(`${CONFIG_CONTEXT_KEY} must be an object of settings, got ${show(base)}`);
+    base = {};
+  }
+  for (const [key, value] of Object.entries(base as Record<string, unknown>)) raw[key] = value;
+  for (const [key, value] of Object.entries(sources.overrides ?? {})) {
+    raw[key] = typeof value === 'string' && key in SETTINGS ? parseOverride(SETTINGS[key as SettingName].kind, value) : value;
+  }
+
+  for (const key of Object.keys(raw)) {
+    if (!(key in SETTINGS)) {
+      const near = closest(key, SETTING_NAMES);
+      problems.push(
+        `${CONFIG_CONTEXT_KEY}.${key} is not a known setting${near ? ` (did you mean "${near}"?)` : ''}; known settings: ${SETTING_NAMES.join(', ')}`,
+      );
+    }
+  }
+
+  // The profile is read first: it chooses every other default.
+  const profileProblem = checkSetting('profile', raw.profile);
+  if (profileProblem) problems.push(profileProblem);
+  const profile: Profile = profileProblem || raw.profile === undefined ? 'dev' : (raw.profile as Profile);
+
+  const config: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) {
+    const value = raw[name];
+    if (value === undefined) {
+      config[name] = SETTINGS[name].defaults[profile];
+      continue;
+    }
+    const problem = name === 'profile' ? undefined : checkSetting(name, value);
+    if (problem) problems.push(problem);
+    config[name] = problem ? SETTINGS[name].defaults[profile] : value;
+  }
+
+  const c = config as unknown as BaselineConfig;
+  // Rules across settings, reported only when each setting is valid on its own.
+  const valid = (n: SettingName) => !problems.some((p) => p.startsWith(`${CONFIG_CONTEXT_KEY}.${n} `));
+  if (valid('taskCpu') && valid('taskMemoryMiB') && !FARGATE_MEMORY[c.taskCpu].includes(c.taskMemoryMiB)) {
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
+    );
+  }
+  if (
+    valid('dbAllocatedStorageGiB') &&
+    valid('dbMaxAllocatedStorageGiB') &&
+    c.dbMaxAllocatedStorageGiB < c.dbAllocatedStorageGiB
+  ) {
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.dbMaxAllocatedStorageGiB must be at least dbAllocatedStorageGiB (${c.dbAllocatedStorageGiB}), got ${c.dbMaxAllocatedStorageGiB}`,
+    );
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({ ...c, alertEmails: Object.freeze([...c.alertEmails]) });
+}
+
+function checkSetting(name: SettingName, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const spec: SettingSpec = SETTINGS[name];
+  const fail = () => `${CONFIG_CONTEXT_KEY}.${name} must be ${spec.allowed}, got ${show(value)}`;
+  switch (spec.kind) {
+    case 'string':
+      return typeof value === 'string' && spec.check(value as never) ? undefined : fail();
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value) && spec.check(value as never) ? undefined : fail();
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : fail();
+    case 'string-list': {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail();
+      if (spec.check(value as never)) return undefined;
+      const bad = value.filter((v) => !EMAIL.test(v));
+      return bad.length > 0
+        ? `${CONFIG_CONTEXT_KEY}.${name} must be ${spec.allowed}, got ${bad.map((b) => show(b)).join(', ')}`
+        : fail();
+    }
+  }
+}
+
+/** `-c` values always arrive as strings; read them the way the setting's type needs. */
+function parseOverride(kind: Kind, value: string): unknown {
+  const text = value.trim();
+  switch (kind) {
+    case 'integer':
+      return /^-?\d+$/.test(text) ? Number(text) : value;
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : value;
+    case 'string-list':
+      if (text.startsWith('[')) {
+        try {
+          return JSON.parse(text);
+        } catch {
+          return value;
+        }
+      }
+      return text === '' ? [] : text.split(',').map((s) => s.trim());
+    default:
+      return value;
+  }
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function isCidr(value: string, minPrefix: number, maxPrefix: number): boolean {
+  const m = CIDR.exec(value);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix < minPrefix || prefix > maxPrefix) return false;
+  const address = octets.reduce((acc, o) => acc * 256 + o, 0);
+  return address % 2 ** (32 - prefix) === 0;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
+}

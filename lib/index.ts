@@ -1,0 +1,3 @@
+export * from './app';
+export * from './baseline-stack';
+export * from './config';

@@ -95,6 +95,7 @@ export interface ResilientDatabaseProps {
 export class ResilientDatabase extends Construct {
   public readonly instance: rds.DatabaseInstance;
   public readonly key: kms.IKey;
+  /** The credentials secret (host, port, dbname, username, password); what apps should read. */
   public readonly secret: secretsmanager.ISecret;
   public readonly parameterGroup: rds.ParameterGroup;
 
@@ -179,7 +180,11 @@ export class ResilientDatabase extends Construct {
     acknowledgeCdkLogRetentionFunction(this);
     if (!this.instance.secret) throw new ProdBaselineError(this, 'the instance has no generated secret');
     this.secret = this.instance.secret;
-    markKitResource(this.secret, 'ResilientDatabase', 'database-secret');
+    // The generated secret itself (the instance exposes its target attachment). It is kept with the
+    // retained key and the final snapshot, so a restored snapshot can still be logged into.
+    const generated = this.instance.node.findChild('Secret');
+    (generated as secretsmanager.Secret).applyRemovalPolicy(RemovalPolicy.RETAIN);
+    markKitResource(generated, 'ResilientDatabase', 'database-secret');
 
     this.instance.addRotationSingleUser({
       automaticallyAfter: props.rotationInterval ?? Duration.days(30),

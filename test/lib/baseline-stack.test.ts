@@ -1,0 +1,470 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { SETTING_NAMES } from '../../lib/config';
+import { logicalId, PRODUCTION_SETTINGS, synthBaseline } from '../helpers';
+
+const dev = () => synthBaseline();
+const production = () => synthBaseline(PRODUCTION_SETTINGS);
+
+describe('stack', () => {
+  test('sets the region from config and leaves the account to the environment', () => {
+    const { stack } = dev();
+    expect(stack.region).toBe('us-east-1');
+    expect(stack.resolve(stack.account)).toEqual({ Ref: 'AWS::AccountId' });
+    expect(stack.stackName).toBe('ProdBaseline');
+  });
+
+  test.each([
+    [dev, false],
+    [production, true],
+  ])('termination protection follows the profile (%#)', (synth, expected) => {
+    expect(synth().stack.terminationProtection).toBe(expected);
+  });
+
+  test('the stack name and region come from config', () => {
+    const { stack } = synthBaseline({ stackName: 'Shop-Prod', region: 'eu-west-1' });
+    expect(stack.stackName).toBe('Shop-Prod');
+    expect(stack.region).toBe('eu-west-1');
+  });
+});
+
+describe('network', () => {
+  test('a VPC over two AZs with public, private-with-egress and isolated subnets', () => {
+    const { template } = dev();
+    template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.0.0.0/16' });
+    template.resourceCountIs('AWS::EC2::Subnet', 6);
+    for (const name of ['Public', 'Private', 'Isolated']) {
+      template.resourcePropertiesCountIs(
+        'AWS::EC2::Subnet',
+        { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-name', Value: name }]) },
+        2,
+      );
+    }
+    template.resourcePropertiesCountIs('AWS::EC2::Subnet', { MapPublicIpOnLaunch: true }, 0);
+  });
+
+  test.each([
+    [dev, 1],
+    [production, 2],
+  ])('NAT gateways follow the profile (%#)', (synth, count) => {
+    synth().template.resourceCountIs('AWS::EC2::NatGateway', count);
+  });
+
+  test('flow logs of all traffic go to a log group with the configured retention', () => {
+    const { template } = production();
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs' });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+  });
+
+  test('the default security group is stripped of its rules', () => {
+    dev().template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
+  });
+});
+
+describe('alert topic', () => {
+  test('is encrypted with its own key, which CloudWatch and EventBridge may use', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.alerts.key), 'Arn'] },
+    });
+    template.hasResource('AWS::KMS::Key', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Description: 'prod-baseline alert topic encryption',
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            {
+              Sid: 'AllowAlarmAndEventPublishers',
+              Effect: 'Allow',
+              Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+            },
+          ]),
+        },
+      },
+    });
+  });
+
+  test('refuses publishing over plain HTTP', () => {
+    dev().template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sns:Publish',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('subscribes every configured e-mail address, and none by default', () => {
+    dev().template.resourceCountIs('AWS::SNS::Subscription', 0);
+    const { template } = synthBaseline({ alertEmails: 'a@example.com,b@example.com' });
+    template.resourceCountIs('AWS::SNS::Subscription', 2);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'b@example.com' });
+  });
+});
+
+describe('traffic layout', () => {
+  test('an internet-facing ALB that drops invalid headers and logs access', () => {
+    const { template, stack } = production();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internet-facing',
+      LoadBalancerAttributes: Match.arrayWith([
+        { Key: 'deletion_protection.enabled', Value: 'true' },
+        { Key: 'routing.http.drop_invalid_header_fields.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.enabled', Value: 'true' },
+        { Key: 'access_logs.s3.bucket', Value: { Ref: logicalId(stack, stack.traffic.accessLogsBucket) } },
+      ]),
+    });
+  });
+
+  test('the access-log bucket is private, SSL-only, retained and expires logs after the configured days', () => {
+    const { template } = production();
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+        LifecycleConfiguration: {
+          Rules: [Match.objectLike({ ExpirationInDays: 90, Status: 'Enabled' })],
+        },
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  test('the listener answers 404 for anything no rule matches', () => {
+    dev().template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [
+        { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'Not found' } },
+      ],
+    });
+  });
+
+  test('two IP target groups with health checks tuned for fast deploys and rollbacks', () => {
+    const { template } = synthBaseline({ healthCheckPath: '/healthz', containerPort: 8080 });
+    template.resourcePropertiesCountIs(
+      'AWS::ElasticLoadBalancingV2::TargetGroup',
+      {
+        TargetType: 'ip',
+        Port: 8080,
+        Protocol: 'HTTP',
+        HealthCheckPath: '/healthz',
+        HealthCheckIntervalSeconds: 10,
+        HealthCheckTimeoutSeconds: 5,
+        HealthyThresholdCount: 2,
+        UnhealthyThresholdCount: 2,
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
+      },
+      2,
+    );
+  });
+
+  test('the production rule forwards with weights 100/0 over blue and green', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 100,
+      Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+      Actions: [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: [
+              { TargetGroupArn: { Ref: logicalId(stack, stack.traffic.blueTargetGroup) }, Weight: 100 },
+              { TargetGroupArn: { Ref: logicalId(stack, stack.traffic.greenTargetGroup) }, Weight: 0 },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  test('the test rule only matches requests carrying the secret test header', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 10,
+      Conditions: [
+        {
+          Field: 'http-header',
+          HttpHeaderConfig: {
+            HttpHeaderName: 'X-Prod-Baseline-Test',
+            Values: [
+              {
+                'Fn::Join': [
+                  '',
+                  ['{{resolve:secretsmanager:', { Ref: logicalId(stack, stack.traffic.testTrafficSecret) }, ':SecretString:::}}'],
+                ],
+              },
+            ],
+          },
+        },
+      ],
+    });
+  });
+
+  test('the production rule template is identical across every config variant', () => {
+    const variants: Record<string, unknown>[] = [
+      {},
+      PRODUCTION_SETTINGS,
+      { healthCheckPath: '/health', containerPort: 3000 },
+      { desiredCount: 5, taskCpu: 1024, taskMemoryMiB: 2048 },
+      { multiAz: true, deletionProtection: true, natGateways: 2 },
+      { alertEmails: 'a@example.com', logRetentionDays: 365 },
+      { vpcCidr: '10.20.0.0/16', containerImage: 'public.ecr.aws/docker/library/httpd:2.4' },
+    ];
+    const rules = variants.map((settings) => {
+      const { json, stack } = synthBaseline(settings);
+      return json.Resources[logicalId(stack, stack.traffic.productionRule)];
+    });
+    for (const rule of rules.slice(1)) expect(rule).toEqual(rules[0]);
+    expect(SETTING_NAMES.length).toBeGreaterThan(variants.length);
+  });
+});
+
+describe('app service', () => {
+  test('Fargate tasks in private subnets without public IPs, registered in the blue group', () => {
+    const { template, stack } = production();
+    template.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      DesiredCount: 2,
+      DeploymentConfiguration: {
+        DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+        MinimumHealthyPercent: 100,
+        MaximumPercent: 200,
+      },
+      HealthCheckGracePeriodSeconds: 60,
+      NetworkConfiguration: {
+        AwsvpcConfiguration: {
+          AssignPublicIp: 'DISABLED',
+          Subnets: [
+            { Ref: stack.resolve((stack.network.vpc.privateSubnets[0].node.defaultChild as any).logicalId) },
+            { Ref: stack.resolve((stack.network.vpc.privateSubnets[1].node.defaultChild as any).logicalId) },
+          ],
+        },
+      },
+      LoadBalancers: [
+        { ContainerName: 'App', ContainerPort: 80, TargetGroupArn: { Ref: logicalId(stack, stack.traffic.blueTargetGroup) } },
+      ],
+    });
+  });
+
+  test('the task gets its size from the profile and database credentials only as secrets', () => {
+    const { template } = production();
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '512',
+      Memory: '1024',
+      ContainerDefinitions: [
+        Match.objectLike({
+          Image: 'public.ecr.aws/nginx/nginx:1.27-alpine',
+          Environment: Match.absent(),
+          Secrets: ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD'].map((name) =>
+            Match.objectLike({ Name: name }),
+          ),
+          LogConfiguration: Match.objectLike({ LogDriver: 'awslogs' }),
+        }),
+      ],
+    });
+  });
+
+  test('container logs keep the configured retention', () => {
+    const { template, stack } = synthBaseline({ logRetentionDays: 30 });
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    expect(template.toJSON().Resources[logicalId(stack, stack.app.logGroup)].Properties.RetentionInDays).toBe(30);
+  });
+
+  test('only the load balancer reaches the tasks, and only the tasks reach the database', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 80,
+      ToPort: 80,
+      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, stack.traffic.loadBalancer.connections.securityGroups[0]), 'GroupId'] },
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: { 'Fn::GetAtt': [logicalId(stack, stack.database.instance), 'Endpoint.Port'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, stack.app.service.connections.securityGroups[0]), 'GroupId'] },
+    });
+  });
+});
+
+describe('database', () => {
+  test.each([
+    ['dev', dev, { MultiAZ: false, DeletionProtection: false, BackupRetentionPeriod: 7, DBInstanceClass: 'db.t4g.micro' }],
+    ['production', production, { MultiAZ: true, DeletionProtection: true, BackupRetentionPeriod: 14, DBInstanceClass: 'db.t4g.small' }],
+  ])('PostgreSQL with the %s profile defaults', (_name, synth, expected) => {
+    const { template, stack } = synth();
+    template.hasResource('AWS::RDS::DBInstance', {
+      DeletionPolicy: 'Snapshot',
+      UpdateReplacePolicy: 'Snapshot',
+      Properties: {
+        ...expected,
+        Engine: 'postgres',
+        EngineVersion: '17',
+        StorageEncrypted: true,
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.database.key), 'Arn'] },
+        PubliclyAccessible: false,
+        EnableIAMDatabaseAuthentication: true,
+        DeleteAutomatedBackups: false,
+        CopyTagsToSnapshot: true,
+        StorageType: 'gp3',
+        EnableCloudwatchLogsExports: ['postgresql', 'upgrade'],
+        DBName: 'app',
+      },
+    });
+  });
+
+  test('runs in the isolated subnets', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::RDS::DBSubnetGroup', {
+      SubnetIds: stack.network.vpc.isolatedSubnets.map((s) => ({ Ref: logicalId(stack, s) })),
+    });
+  });
+
+  test('requires TLS', () => {
+    dev().template.hasResourceProperties('AWS::RDS::DBParameterGroup', {
+      Family: 'postgres17',
+      Parameters: { 'rds.force_ssl': '1' },
+    });
+  });
+
+  test('credentials live in a retained secret encrypted with the database key', () => {
+    const { template, stack } = dev();
+    template.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(stack, stack.database.key), 'Arn'] },
+        GenerateSecretString: Match.objectLike({ SecretStringTemplate: '{"username":"postgres"}' }),
+      },
+    });
+  });
+
+  test('the password rotates every 30 days from the private-with-egress subnets, never on deploy', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
+      RotateImmediatelyOnUpdate: false,
+      RotationRules: { ScheduleExpression: 'rate(30 days)' },
+    });
+    const privateSubnets = stack.network.vpc.privateSubnets.map((s) => ({ Ref: logicalId(stack, s) }));
+    template.hasResourceProperties('AWS::Serverless::Application', {
+      Parameters: Match.objectLike({
+        vpcSubnetIds: { 'Fn::Join': ['', [privateSubnets[0], ',', privateSubnets[1]]] },
+      }),
+    });
+  });
+
+  test('the database key rotates and is retained', () => {
+    const { json, stack } = dev();
+    expect(json.Resources[logicalId(stack, stack.database.key)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { EnableKeyRotation: true },
+    });
+  });
+
+  test('exported PostgreSQL logs keep the configured retention', () => {
+    synthBaseline({ logRetentionDays: 30 }).template.hasResourceProperties('Custom::LogRetention', {
+      RetentionInDays: 30,
+    });
+  });
+});
+
+describe('logical IDs of stateful and traffic-carrying resources', () => {
+  test('never change', () => {
+    const { stack } = dev();
+    expect({
+      database: logicalId(stack, stack.database.instance),
+      databaseKey: logicalId(stack, stack.database.key),
+      databaseSecret: logicalId(stack, stack.database.instance.node.findChild('Secret')),
+      alertKey: logicalId(stack, stack.alerts.key),
+      alertTopic: logicalId(stack, stack.alerts.topic),
+      loadBalancer: logicalId(stack, stack.traffic.loadBalancer),
+      listener: logicalId(stack, stack.traffic.listener),
+      blueTargetGroup: logicalId(stack, stack.traffic.blueTargetGroup),
+      greenTargetGroup: logicalId(stack, stack.traffic.greenTargetGroup),
+      productionRule: logicalId(stack, stack.traffic.productionRule),
+      testRule: logicalId(stack, stack.traffic.testRule),
+      vpc: logicalId(stack, stack.network.vpc),
+    }).toEqual({
+      database: 'DatabaseF44359DD',
+      databaseKey: 'DatabaseKey5E5D9547',
+      databaseSecret: 'ProdBaselineDatabaseSecretEBB07E913fdaad7efa858a3daf9490cf0a702aeb',
+      alertKey: 'AlertsKey9E1197AF',
+      alertTopic: 'AlertsE664E991',
+      loadBalancer: 'Traffic69CEDD30',
+      listener: 'TrafficHttpB5B71203',
+      blueTargetGroup: 'TrafficBlue6CF8876E',
+      greenTargetGroup: 'TrafficGreen75B0DE11',
+      productionRule: 'TrafficProductionRule9300D194',
+      testRule: 'TrafficTestRule926F2424',
+      vpc: 'Network6E62CE96',
+    });
+  });
+});
+
+describe('metadata contract', () => {
+  test('every kit construct marks its primary resources', () => {
+    const { json } = dev();
+    const roles = Object.values<any>(json.Resources)
+      .map((r) => r.Metadata?.['prod-baseline'])
+      .filter(Boolean)
+      .map((m) => `${m.construct}:${m.role}`)
+      .sort();
+    expect(roles).toEqual([
+      'AlertTopic:alert-key',
+      'AlertTopic:alert-topic',
+      'AppService:app-service',
+      'BaselineManifest:manifest',
+      'BaselineNetwork:vpc',
+      'BlueGreenTraffic:blue-target-group',
+      'BlueGreenTraffic:green-target-group',
+      'BlueGreenTraffic:load-balancer',
+      'BlueGreenTraffic:production-listener-rule',
+      'BlueGreenTraffic:test-listener-rule',
+      'ResilientDatabase:database',
+      'ResilientDatabase:database-key',
+      'ResilientDatabase:database-secret',
+    ]);
+    const versions = new Set(Object.values<any>(json.Resources).map((r) => r.Metadata?.['prod-baseline']?.version).filter(Boolean));
+    expect([...versions]).toEqual([require('../../package.json').version]);
+  });
+
+  test('the manifest parameter lists every kit construct and a stack output names it', () => {
+    const { json, stack } = dev();
+    const parameter = json.Resources[logicalId(stack, stack.manifest.parameter)];
+    expect(parameter.Properties.Name).toBe('/prod-baseline/ProdBaseline/manifest');
+    expect(json.Outputs.ProdBaselineManifest.Value).toEqual({ Ref: logicalId(stack, stack.manifest.parameter) });
+    // Resolve the Fn::Join into text with the references left as placeholders.
+    const text = (parameter.Properties.Value['Fn::Join'][1] as unknown[])
+      .map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part).replace(/"/g, "'")}>`))
+      .join('');
+    const manifest = JSON.parse(text);
+    expect(manifest).toMatchObject({ schema: 1, stackName: 'ProdBaseline' });
+    expect(Object.fromEntries(Object.entries<any>(manifest.entries).map(([path, e]) => [path, e.role]))).toEqual({
+      Alerts: 'alert-topic',
+      App: 'app-service',
+      Database: 'database',
+      Traffic: 'traffic',
+    });
+    expect(manifest.entries.Traffic.attributes.productionRuleArn).toBe(
+      `<{'Ref':'${logicalId(stack, stack.traffic.productionRule)}'}>`,
+    );
+  });
+});

@@ -106,8 +106,8 @@ export class ResilientDatabase extends Construct {
     const maxAllocated = props.maxAllocatedStorageGiB ?? 100;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     const problems: string[] = [];
-    if (!Token.isUnresolved(backupRetention.toDays())) {
-      const days = backupRetention.toDays();
+    const days = backupRetention.toDays({ integral: false });
+    if (!Token.isUnresolved(days)) {
       if (days < 1 || days > 35 || !Number.isInteger(days)) {
         problems.push(`backupRetention must be between 1 and 35 days, got ${backupRetention.toHumanString()}`);
       }

@@ -1,8 +1,7 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
-import { CfnOutput } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { BaselineManifest } from '../constructs/core/manifest';
 import { ResilientDatabase } from '../constructs/database/resilient-database';
@@ -92,8 +91,14 @@ export class BaselineStack extends Stack {
     });
     this.database.allowConnectionsFrom(this.app.service);
 
-    new CfnOutput(this, 'AppUrl', { description: 'URL of the app (plain HTTP until a domain is configured)', value: this.traffic.url });
-    new CfnOutput(this, 'AlertTopicArn', { description: 'SNS topic every alarm notifies', value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'AppUrl', {
+      description: 'URL of the app (plain HTTP until a domain is configured)',
+      value: this.traffic.url,
+    });
+    new CfnOutput(this, 'AlertTopicArn', {
+      description: 'SNS topic every alarm notifies',
+      value: this.alerts.topic.topicArn,
+    });
     new CfnOutput(this, 'DatabaseSecretArn', {
       description: 'Secrets Manager secret with the database credentials',
       value: secret.secretArn,

@@ -71,7 +71,8 @@ export const KNOWN_REGIONS: readonly string[] = RegionInfo.regions
 
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
-const IMAGE = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
+const IMAGE =
+  /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 const INSTANCE_CLASS = /^[a-z][a-z0-9-]*\.[0-9]*[a-z0-9]+$/;
 const DB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
@@ -302,7 +303,8 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
   }
   for (const [key, value] of Object.entries(base as Record<string, unknown>)) raw[key] = value;
   for (const [key, value] of Object.entries(sources.overrides ?? {})) {
-    raw[key] = typeof value === 'string' && key in SETTINGS ? parseOverride(SETTINGS[key as SettingName].kind, value) : value;
+    raw[key] =
+      typeof value === 'string' && key in SETTINGS ? parseOverride(SETTINGS[key as SettingName].kind, value) : value;
   }
 
   for (const key of Object.keys(raw)) {

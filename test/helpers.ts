@@ -2,10 +2,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, type AppProps, type Stack, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, CfnElement, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildBaselineApp, type BaselineAppResult } from '../lib/app';
+import type { IConstruct } from 'constructs';
+import { type BaselineAppResult, buildBaselineApp } from '../lib/app';
 
 export const ROOT = join(__dirname, '..');
 
@@ -60,10 +61,19 @@ export function normalizedTemplate(json: unknown): unknown {
   return JSON.parse(text);
 }
 
-/** Logical ID of a construct's CloudFormation resource. */
-export function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } } | unknown): string {
-  const target = (construct as any).node?.defaultChild ?? construct;
-  return stack.resolve((target as any).logicalId);
+/** Logical ID of a construct's CloudFormation resource (the construct itself, or its default child). */
+export function logicalId(stack: Stack, construct: IConstruct): string {
+  const target = construct instanceof CfnElement ? construct : construct.node.defaultChild;
+  if (!(target instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return stack.resolve(target.logicalId);
+}
+
+/** The README's "use the constructs in your own stack" example: the code block after its marker. */
+export function readmeConsumerExample(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const match = /<!-- example:consumer -->\s*```ts\n([\s\S]*?)```/.exec(readme);
+  if (!match) throw new Error('README.md has no <!-- example:consumer --> code block');
+  return match[1];
 }
 
 /** Fails with one line saying how to install a tool the suite needs. */
@@ -81,7 +91,9 @@ export function cfnLint(template: unknown): { code: number; output: string } {
   try {
     const file = join(dir, 'template.json');
     writeFileSync(file, JSON.stringify(template));
-    const run = spawnSync('cfn-lint', ['--config-file', join(ROOT, '.cfnlintrc.yaml'), '--', file], { encoding: 'utf8' });
+    const run = spawnSync('cfn-lint', ['--config-file', join(ROOT, '.cfnlintrc.yaml'), '--', file], {
+      encoding: 'utf8',
+    });
     return { code: run.status ?? -1, output: `${run.stdout}${run.stderr}` };
   } finally {
     rmSync(dir, { recursive: true, force: true });

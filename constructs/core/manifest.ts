@@ -86,10 +86,15 @@ export class BaselineManifest extends Construct {
   /** Records a kit construct, keyed by its path within the stack. */
   public addEntry(owner: IConstruct, entry: ManifestEntry): void {
     if (!/^[a-z][a-z0-9-]*$/.test(entry.role)) {
-      throw new ProdBaselineError(owner, `manifest role must be lower-case words joined by hyphens, got "${entry.role}"`);
+      throw new ProdBaselineError(
+        owner,
+        `manifest role must be lower-case words joined by hyphens, got "${entry.role}"`,
+      );
     }
     const stackPath = Stack.of(this).node.path;
-    const key = owner.node.path.startsWith(`${stackPath}/`) ? owner.node.path.slice(stackPath.length + 1) : owner.node.path;
+    const key = owner.node.path.startsWith(`${stackPath}/`)
+      ? owner.node.path.slice(stackPath.length + 1)
+      : owner.node.path;
     if (this.entries[key]) {
       throw new ProdBaselineError(owner, `is already in the manifest as "${this.entries[key].role}"`);
     }

@@ -119,7 +119,9 @@ export class ResilientDatabase extends Construct {
       problems.push(`maxAllocatedStorageGiB must be at least allocatedStorageGiB (${allocated}), got ${maxAllocated}`);
     }
     if (removalPolicy === RemovalPolicy.DESTROY) {
-      problems.push('removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)');
+      problems.push(
+        'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
+      );
     }
     if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
 
@@ -223,7 +225,8 @@ function acknowledgeCdkLogRetentionFunction(scope: Construct): void {
       },
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: "aws-cdk-lib's log-retention function sets the retention of log groups RDS creates, whose names are not known at synth time.",
+        reason:
+          "aws-cdk-lib's log-retention function sets the retention of log groups RDS creates, whose names are not known at synth time.",
       },
     );
   }

@@ -98,7 +98,11 @@ export class BlueGreenTraffic extends Construct {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [
-        { id: 'expire-access-logs', expiration: Duration.days(accessLogRetentionDays), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+        {
+          id: 'expire-access-logs',
+          expiration: Duration.days(accessLogRetentionDays),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
       ],
     });
 

@@ -3,6 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
   AlertTopic,
@@ -44,7 +45,11 @@ describe('ResilientDatabase', () => {
   test('uses a key the user brings instead of creating one', () => {
     const { stack, vpc } = userStack();
     const key = new kms.Key(stack, 'MyKey', { enableKeyRotation: true });
-    const db = new ResilientDatabase(stack, 'Db', { vpc, key, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } });
+    const db = new ResilientDatabase(stack, 'Db', {
+      vpc,
+      key,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    });
     expect(db.key).toBe(key);
     Template.fromStack(stack).resourceCountIs('AWS::KMS::Key', 1);
   });
@@ -157,7 +162,7 @@ describe('BaselineManifest and metadata', () => {
     new ResilientDatabase(stack, 'Orders', { vpc, vpcSubnets: subnets });
     new ResilientDatabase(new Construct(stack, 'Billing'), 'Db', { vpc, vpcSubnets: subnets });
     const manifest = BaselineManifest.of(stack);
-    const value = JSON.stringify(stack.resolve((manifest.parameter.node.defaultChild as any).value));
+    const value = JSON.stringify(stack.resolve((manifest.parameter.node.defaultChild as ssm.CfnParameter).value));
     expect(value).toContain('\\"Orders\\":{\\"role\\":\\"database\\"');
     expect(value).toContain('\\"Billing/Db\\":{\\"role\\":\\"database\\"');
     expect(BaselineManifest.of(stack)).toBe(manifest);
@@ -165,9 +170,9 @@ describe('BaselineManifest and metadata', () => {
 
   test('fails on a role that is not lower-case words', () => {
     const { stack } = userStack();
-    expect(() => BaselineManifest.of(stack).addEntry(stack, { role: 'My Role', construct: 'X', attributes: {} })).toThrow(
-      'UserStack: manifest role must be lower-case words joined by hyphens, got "My Role"',
-    );
+    expect(() =>
+      BaselineManifest.of(stack).addEntry(stack, { role: 'My Role', construct: 'X', attributes: {} }),
+    ).toThrow('UserStack: manifest role must be lower-case words joined by hyphens, got "My Role"');
   });
 
   test('fails when a construct is added twice', () => {

@@ -156,7 +156,10 @@ describe('traffic layout', () => {
       Port: 80,
       Protocol: 'HTTP',
       DefaultActions: [
-        { Type: 'fixed-response', FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'Not found' } },
+        {
+          Type: 'fixed-response',
+          FixedResponseConfig: { StatusCode: '404', ContentType: 'text/plain', MessageBody: 'Not found' },
+        },
       ],
     });
   });
@@ -212,7 +215,11 @@ describe('traffic layout', () => {
               {
                 'Fn::Join': [
                   '',
-                  ['{{resolve:secretsmanager:', { Ref: logicalId(stack, stack.traffic.testTrafficSecret) }, ':SecretString:::}}'],
+                  [
+                    '{{resolve:secretsmanager:',
+                    { Ref: logicalId(stack, stack.traffic.testTrafficSecret) },
+                    ':SecretString:::}}',
+                  ],
                 ],
               },
             ],
@@ -257,13 +264,17 @@ describe('app service', () => {
         AwsvpcConfiguration: {
           AssignPublicIp: 'DISABLED',
           Subnets: [
-            { Ref: stack.resolve((stack.network.vpc.privateSubnets[0].node.defaultChild as any).logicalId) },
-            { Ref: stack.resolve((stack.network.vpc.privateSubnets[1].node.defaultChild as any).logicalId) },
+            { Ref: logicalId(stack, stack.network.vpc.privateSubnets[0]) },
+            { Ref: logicalId(stack, stack.network.vpc.privateSubnets[1]) },
           ],
         },
       },
       LoadBalancers: [
-        { ContainerName: 'App', ContainerPort: 80, TargetGroupArn: { Ref: logicalId(stack, stack.traffic.blueTargetGroup) } },
+        {
+          ContainerName: 'App',
+          ContainerPort: 80,
+          TargetGroupArn: { Ref: logicalId(stack, stack.traffic.blueTargetGroup) },
+        },
       ],
     });
   });
@@ -297,19 +308,31 @@ describe('app service', () => {
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: 80,
       ToPort: 80,
-      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, stack.traffic.loadBalancer.connections.securityGroups[0]), 'GroupId'] },
+      SourceSecurityGroupId: {
+        'Fn::GetAtt': [logicalId(stack, stack.traffic.loadBalancer.connections.securityGroups[0]), 'GroupId'],
+      },
     });
     template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
       FromPort: { 'Fn::GetAtt': [logicalId(stack, stack.database.instance), 'Endpoint.Port'] },
-      SourceSecurityGroupId: { 'Fn::GetAtt': [logicalId(stack, stack.app.service.connections.securityGroups[0]), 'GroupId'] },
+      SourceSecurityGroupId: {
+        'Fn::GetAtt': [logicalId(stack, stack.app.service.connections.securityGroups[0]), 'GroupId'],
+      },
     });
   });
 });
 
 describe('database', () => {
   test.each([
-    ['dev', dev, { MultiAZ: false, DeletionProtection: false, BackupRetentionPeriod: 7, DBInstanceClass: 'db.t4g.micro' }],
-    ['production', production, { MultiAZ: true, DeletionProtection: true, BackupRetentionPeriod: 14, DBInstanceClass: 'db.t4g.small' }],
+    [
+      'dev',
+      dev,
+      { MultiAZ: false, DeletionProtection: false, BackupRetentionPeriod: 7, DBInstanceClass: 'db.t4g.micro' },
+    ],
+    [
+      'production',
+      production,
+      { MultiAZ: true, DeletionProtection: true, BackupRetentionPeriod: 14, DBInstanceClass: 'db.t4g.small' },
+    ],
   ])('PostgreSQL with the %s profile defaults', (_name, synth, expected) => {
     const { template, stack } = synth();
     template.hasResource('AWS::RDS::DBInstance', {
@@ -442,7 +465,11 @@ describe('metadata contract', () => {
       'ResilientDatabase:database-key',
       'ResilientDatabase:database-secret',
     ]);
-    const versions = new Set(Object.values<any>(json.Resources).map((r) => r.Metadata?.['prod-baseline']?.version).filter(Boolean));
+    const versions = new Set(
+      Object.values<any>(json.Resources)
+        .map((r) => r.Metadata?.['prod-baseline']?.version)
+        .filter(Boolean),
+    );
     expect([...versions]).toEqual([require('../../package.json').version]);
   });
 

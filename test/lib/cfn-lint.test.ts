@@ -6,7 +6,10 @@ describe('cfn-lint', () => {
   test.each([
     ['dev defaults', {}],
     ['production', PRODUCTION_SETTINGS],
-    ['another region, port and health path', { region: 'eu-central-1', containerPort: 8080, healthCheckPath: '/healthz' }],
+    [
+      'another region, port and health path',
+      { region: 'eu-central-1', containerPort: 8080, healthCheckPath: '/healthz' },
+    ],
   ])('reports nothing on the baseline template (%s)', (_name, settings) => {
     const { json } = synthBaseline(settings);
     const result = cfnLint(json);

@@ -168,11 +168,7 @@ describe('bad config', () => {
       { stackName: '1st_stack' },
       'prodBaseline.stackName must be a CloudFormation stack name: a letter, then letters, digits or hyphens, at most 128 characters, got "1st_stack"',
     ],
-    [
-      'a boolean given as a word',
-      { multiAz: 'yes' },
-      'prodBaseline.multiAz must be true or false, got "yes"',
-    ],
+    ['a boolean given as a word', { multiAz: 'yes' }, 'prodBaseline.multiAz must be true or false, got "yes"'],
     [
       'a log retention CloudWatch does not offer',
       { logRetentionDays: 10 },

@@ -7,7 +7,10 @@ describe('cdk-nag AwsSolutions', () => {
   test.each([
     ['dev', {}],
     ['production', PRODUCTION_SETTINGS],
-    ['production without Multi-AZ or deletion protection', { ...PRODUCTION_SETTINGS, multiAz: false, deletionProtection: false }],
+    [
+      'production without Multi-AZ or deletion protection',
+      { ...PRODUCTION_SETTINGS, multiAz: false, deletionProtection: false },
+    ],
   ])('the baseline stack (%s) has zero unacknowledged findings', (_name, settings) => {
     const { app } = buildBaselineApp({ context: { ...cdkJsonContext(), ...settingsContext(settings) } });
     expect(() => app.synth()).not.toThrow();

@@ -1,0 +1,76 @@
+// `npm run bench [-- --runs N] [-- --skip-tests]`: measures and prints JSON (never asserts timings).
+//  - median wall time of N `cdk synth` runs of the baseline app and of an empty CDK app (same CLI, same
+//    runner: tsx), and their ratio;
+//  - wall time of one `npm test`;
+//  - size and resource count of the synthesized baseline template.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const runs = Math.max(3, Number(args[args.indexOf('--runs') + 1]) || 3);
+const skipTests = args.includes('--skip-tests');
+const cdk = join(root, 'node_modules', '.bin', 'cdk');
+
+function timed(command, commandArgs, env = {}) {
+  const started = process.hrtime.bigint();
+  const run = spawnSync(command, commandArgs, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0) {
+    process.stderr.write(run.stdout + run.stderr);
+    throw new Error(`${command} ${commandArgs.join(' ')} exited ${run.status}`);
+  }
+  return seconds;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x, digits = 2) => Number(x.toFixed(digits));
+
+function synthTimes(appCommand, out) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    times.push(timed(cdk, ['synth', '--quiet', '-o', out, ...(appCommand ? ['--app', appCommand] : [])]));
+  }
+  return times;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'pb-bench-'));
+try {
+  const baselineOut = join(work, 'baseline');
+  const baseline = synthTimes(undefined, baselineOut);
+  const empty = synthTimes('npx tsx scripts/bench/empty-app.ts', join(work, 'empty'));
+  const templateFile = join(baselineOut, 'ProdBaseline.template.json');
+  const template = JSON.parse(readFileSync(templateFile, 'utf8'));
+  const testSeconds = skipTests ? null : timed('npm', ['test', '--silent']);
+
+  const result = {
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memoryGiB: round(totalmem() / 2 ** 30, 1),
+      node: process.version,
+    },
+    runs,
+    synthSeconds: {
+      baselineMedian: round(median(baseline)),
+      emptyAppMedian: round(median(empty)),
+      ratio: round(median(baseline) / median(empty)),
+      baseline: baseline.map((x) => round(x)),
+      emptyApp: empty.map((x) => round(x)),
+    },
+    npmTestSeconds: testSeconds === null ? null : round(testSeconds, 1),
+    template: {
+      bytes: statSync(templateFile).size,
+      resources: Object.keys(template.Resources).length,
+    },
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError } from 'commander';
+
+/** Exit codes every prod-baseline command shares. */
+export const ExitCode = {
+  /** Everything passed. */
+  OK: 0,
+  /** The command ran and found problems (failed checks, findings). */
+  FINDINGS: 1,
+  /** Bad usage or config: nothing was done. */
+  USAGE: 2,
+  /** AWS answered with an error, or a wait timed out. */
+  AWS_ERROR: 3,
+} as const;
+
+function packageVersion(): string {
+  // scripts/ in the source tree, dist/scripts/ once built.
+  for (const up of ['..', '../..']) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8'));
+      if (pkg.name === 'prod-baseline') return pkg.version;
+    } catch {
+      // try the next candidate
+    }
+  }
+  return 'unknown';
+}
+
+/** The `prod-baseline` command and its subcommands. */
+export function buildProgram(): Command {
+  const program = new Command('prod-baseline')
+    .description(
+      'Operational commands of the prod-baseline kit. Each one finds the resources it acts on through ' +
+        'the manifest that the baseline stack writes (stack output ProdBaselineManifest).',
+    )
+    .version(packageVersion(), '-v, --version', 'print the kit version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run "prod-baseline --help" for the commands)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Exit codes: 0 ok, 1 findings (failed checks), 2 usage or config error, 3 AWS error or timeout.',
+        'Docs: the README of the prod-baseline package.',
+      ].join('\n'),
+    );
+  return program;
+}
+
+/** Where a command writes: process.stdout/stderr, or a buffer in tests. */
+export interface Output {
+  write(text: string): unknown;
+}
+
+/** Runs the command line; returns the exit code instead of exiting, so tests can call it. */
+export async function main(
+  argv: readonly string[],
+  out: Output = process.stdout,
+  err: Output = process.stderr,
+): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  if (argv.length === 0) {
+    out.write(program.helpInformation());
+    return ExitCode.OK;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.OK;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    err.write(`prod-baseline: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.AWS_ERROR;
+  }
+}
+
+if (require.main === module) {
+  // A closed pipe (`prod-baseline --help | head`) is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,4 +1,5 @@
 import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { EMAIL_PATTERN, FARGATE_MEMORY_MIB, URL_PATH_PATTERN } from '../constructs/core/validation';
 
 /**
  * The context key under which the baseline stack's config lives in `cdk.json`.
@@ -54,22 +55,12 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** Fargate's valid memory sizes (MiB) for each CPU size (units). */
-export const FARGATE_MEMORY: Readonly<Record<number, readonly number[]>> = {
-  256: [512, 1024, 2048],
-  512: [1024, 2048, 3072, 4096],
-  1024: range(2048, 8192, 1024),
-  2048: range(4096, 16384, 1024),
-  4096: range(8192, 30720, 1024),
-};
-
 /** Commercial AWS regions known to this aws-cdk-lib version. */
 export const KNOWN_REGIONS: readonly string[] = RegionInfo.regions
   .filter((r) => r.partition === 'aws')
   .map((r) => r.name)
   .sort();
 
-const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 const STACK_NAME = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
 const IMAGE =
   /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._/-][a-z0-9]+)*)*(:[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})$/;
@@ -112,7 +103,7 @@ export const SETTINGS = {
     description: 'E-mail addresses subscribed to the alert topic (comma-separated with -c).',
     defaults: same([]),
     allowed: 'a list of at most 10 e-mail addresses such as "oncall@example.com"',
-    check: (v: string[]) => v.length <= 10 && v.every((e) => EMAIL.test(e)),
+    check: (v: string[]) => v.length <= 10 && v.every((e) => EMAIL_PATTERN.test(e)),
   },
   containerImage: {
     kind: 'string',
@@ -133,14 +124,14 @@ export const SETTINGS = {
     description: 'Path the load balancer health check requests; it must answer 200 when the app is healthy.',
     defaults: same('/'),
     allowed: 'a path that starts with "/" and has no spaces, at most 1024 characters',
-    check: (v: string) => /^\/\S{0,1023}$/.test(v),
+    check: (v: string) => URL_PATH_PATTERN.test(v),
   },
   taskCpu: {
     kind: 'integer',
     description: 'Fargate task CPU units.',
     defaults: { dev: 256, production: 512 },
     allowed: 'one of 256, 512, 1024, 2048, 4096',
-    check: (v: number) => v in FARGATE_MEMORY,
+    check: (v: number) => v in FARGATE_MEMORY_MIB,
   },
   taskMemoryMiB: {
     kind: 'integer',
@@ -336,9 +327,9 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
   const c = config as unknown as BaselineConfig;
   // Rules across settings, reported only when each setting is valid on its own.
   const valid = (n: SettingName) => !problems.some((p) => p.startsWith(`${CONFIG_CONTEXT_KEY}.${n} `));
-  if (valid('taskCpu') && valid('taskMemoryMiB') && !FARGATE_MEMORY[c.taskCpu].includes(c.taskMemoryMiB)) {
+  if (valid('taskCpu') && valid('taskMemoryMiB') && !FARGATE_MEMORY_MIB[c.taskCpu].includes(c.taskMemoryMiB)) {
     problems.push(
-      `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
+      `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY_MIB[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
     );
   }
   if (
@@ -369,7 +360,7 @@ function checkSetting(name: SettingName, value: unknown): string | undefined {
     case 'string-list': {
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail();
       if (spec.check(value as never)) return undefined;
-      const bad = value.filter((v) => !EMAIL.test(v));
+      const bad = value.filter((v) => !EMAIL_PATTERN.test(v));
       return bad.length > 0
         ? `${CONFIG_CONTEXT_KEY}.${name} must be ${spec.allowed}, got ${bad.map((b) => show(b)).join(', ')}`
         : fail();
@@ -438,10 +429,4 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length];
-}
-
-function range(from: number, to: number, step: number): number[] {
-  const out: number[] = [];
-  for (let v = from; v <= to; v += step) out.push(v);
-  return out;
 }

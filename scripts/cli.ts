@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { KIT_VERSION } from '../constructs/core/version';
 
 /** Exit codes every prod-baseline command shares. */
 export const ExitCode = {
@@ -15,19 +14,6 @@ export const ExitCode = {
   AWS_ERROR: 3,
 } as const;
 
-function packageVersion(): string {
-  // scripts/ in the source tree, dist/scripts/ once built.
-  for (const up of ['..', '../..']) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(__dirname, up, 'package.json'), 'utf8'));
-      if (pkg.name === 'prod-baseline') return pkg.version;
-    } catch {
-      // try the next candidate
-    }
-  }
-  return 'unknown';
-}
-
 /** The `prod-baseline` command and its subcommands. */
 export function buildProgram(): Command {
   const program = new Command('prod-baseline')
@@ -35,7 +21,7 @@ export function buildProgram(): Command {
       'Operational commands of the prod-baseline kit. Each one finds the resources it acts on through ' +
         'the manifest that the baseline stack writes (stack output ProdBaselineManifest).',
     )
-    .version(packageVersion(), '-v, --version', 'print the kit version')
+    .version(KIT_VERSION, '-v, --version', 'print the kit version')
     .helpOption('-h, --help', 'show help')
     .showHelpAfterError('(run "prod-baseline --help" for the commands)')
     .addHelpText(

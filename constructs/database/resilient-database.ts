@@ -1,14 +1,16 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ProdBaselineError } from '../core/errors';
+import { createKitKey } from '../core/key';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
+import { throwIfProblems, wholeNumberProblem } from '../core/validation';
 
 export interface ResilientDatabaseProps {
   /** The VPC to run in. The instance goes into its isolated subnets. */
@@ -105,42 +107,29 @@ export class ResilientDatabase extends Construct {
     const allocated = props.allocatedStorageGiB ?? 20;
     const maxAllocated = props.maxAllocatedStorageGiB ?? 100;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
-    const problems: string[] = [];
     const days = backupRetention.toDays({ integral: false });
-    if (!Token.isUnresolved(days)) {
-      if (days < 1 || days > 35 || !Number.isInteger(days)) {
-        problems.push(`backupRetention must be between 1 and 35 days, got ${backupRetention.toHumanString()}`);
-      }
-    }
-    if (allocated < 20 || allocated > 65536) {
-      problems.push(`allocatedStorageGiB must be from 20 to 65536, got ${allocated}`);
-    }
-    if (maxAllocated < allocated) {
-      problems.push(`maxAllocatedStorageGiB must be at least allocatedStorageGiB (${allocated}), got ${maxAllocated}`);
-    }
-    if (removalPolicy === RemovalPolicy.DESTROY) {
-      problems.push(
+    throwIfProblems(this, [
+      !Token.isUnresolved(days) &&
+        (days < 1 || days > 35 || !Number.isInteger(days)) &&
+        `backupRetention must be between 1 and 35 days, got ${backupRetention.toHumanString()}`,
+      wholeNumberProblem('allocatedStorageGiB', allocated, 20, 65536),
+      maxAllocated < allocated &&
+        `maxAllocatedStorageGiB must be at least allocatedStorageGiB (${allocated}), got ${maxAllocated}`,
+      removalPolicy === RemovalPolicy.DESTROY &&
         'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
-      );
-    }
-    if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
+    ]);
 
     const engine = rds.DatabaseInstanceEngine.postgres({
       version: props.engineVersion ?? rds.PostgresEngineVersion.VER_17,
     });
 
-    if (props.key) {
-      this.key = props.key;
-    } else {
-      const key = new kms.Key(this, 'Key', {
+    this.key =
+      props.key ??
+      createKitKey(this, 'Key', {
         description: 'prod-baseline database storage, backups and credentials',
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-        pendingWindow: Duration.days(30),
+        construct: 'ResilientDatabase',
+        role: 'database-key',
       });
-      markKitResource(key, 'ResilientDatabase', 'database-key');
-      this.key = key;
-    }
 
     this.parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
       engine,

@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -7,16 +7,8 @@ import { ProdBaselineError } from '../core/errors';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
+import { FARGATE_MEMORY_MIB, throwIfProblems, wholeNumberProblem } from '../core/validation';
 import type { BlueGreenTraffic } from './traffic';
-
-/** Fargate's valid memory sizes (MiB) for each CPU size (units). */
-const FARGATE_MEMORY: Readonly<Record<number, (m: number) => boolean>> = {
-  256: (m) => [512, 1024, 2048].includes(m),
-  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
-  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
-  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
-  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
-};
 
 export interface AppServiceProps {
   /** The traffic layout the service serves behind; its tasks register in the blue target group. */
@@ -87,16 +79,15 @@ export class AppService extends Construct {
     const memory = props.memoryLimitMiB ?? 512;
     const containerPort = props.containerPort ?? 80;
     const desiredCount = props.desiredCount ?? 2;
-    const problems: string[] = [];
-    if (!FARGATE_MEMORY[cpu]) {
-      problems.push(`cpu must be one of 256, 512, 1024, 2048, 4096, got ${cpu}`);
-    } else if (!FARGATE_MEMORY[cpu](memory)) {
-      problems.push(`memoryLimitMiB ${memory} does not fit cpu ${cpu} (see the Fargate task size table)`);
-    }
-    if (!Token.isUnresolved(desiredCount) && (desiredCount < 1 || !Number.isInteger(desiredCount))) {
-      problems.push(`desiredCount must be a whole number of at least 1, got ${desiredCount}`);
-    }
-    if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
+    const memoryChoices = FARGATE_MEMORY_MIB[cpu];
+    throwIfProblems(this, [
+      !memoryChoices && `cpu must be one of ${Object.keys(FARGATE_MEMORY_MIB).join(', ')}, got ${cpu}`,
+      memoryChoices &&
+        !memoryChoices.includes(memory) &&
+        `memoryLimitMiB must fit cpu ${cpu}: one of ${memoryChoices.join(', ')}, got ${memory}`,
+      wholeNumberProblem('desiredCount', desiredCount, 1),
+      wholeNumberProblem('containerPort', containerPort, 1, 65535),
+    ]);
 
     const vpc = props.traffic.loadBalancer.vpc;
     if (!vpc) throw new ProdBaselineError(this, 'the traffic layout has no VPC');

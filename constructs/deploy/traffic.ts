@@ -4,10 +4,10 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { ProdBaselineError } from '../core/errors';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
+import { throwIfProblems, URL_PATH_PATTERN, wholeNumberProblem } from '../core/validation';
 
 /** Priority of the production listener rule. Fixed: changing it would change the rule. */
 export const PRODUCTION_RULE_PRIORITY = 100;
@@ -74,22 +74,15 @@ export class BlueGreenTraffic extends Construct {
     const healthCheckPath = props.healthCheckPath ?? '/';
     const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
     const accessLogRetentionDays = props.accessLogRetentionDays ?? 90;
-    const problems: string[] = [];
-    if (!Token.isUnresolved(targetPort) && (targetPort < 1 || targetPort > 65535 || !Number.isInteger(targetPort))) {
-      problems.push(`targetPort must be a whole number from 1 to 65535, got ${targetPort}`);
-    }
-    if (!/^\/\S{0,1023}$/.test(healthCheckPath)) {
-      problems.push(`healthCheckPath must start with "/" and have no spaces, got "${healthCheckPath}"`);
-    }
-    if (!Token.isUnresolved(deregistrationDelay.toSeconds()) && deregistrationDelay.toSeconds() > 30) {
-      problems.push(
+    throwIfProblems(this, [
+      wholeNumberProblem('targetPort', targetPort, 1, 65535),
+      !URL_PATH_PATTERN.test(healthCheckPath) &&
+        `healthCheckPath must start with "/" and have no spaces, got "${healthCheckPath}"`,
+      !Token.isUnresolved(deregistrationDelay.toSeconds()) &&
+        deregistrationDelay.toSeconds() > 30 &&
         `deregistrationDelay must be at most 30 seconds (it delays every deployment and rollback), got ${deregistrationDelay.toHumanString()}`,
-      );
-    }
-    if (accessLogRetentionDays < 1 || !Number.isInteger(accessLogRetentionDays)) {
-      problems.push(`accessLogRetentionDays must be a whole number of at least 1, got ${accessLogRetentionDays}`);
-    }
-    if (problems.length > 0) throw new ProdBaselineError(this, problems.join('; '));
+      wholeNumberProblem('accessLogRetentionDays', accessLogRetentionDays, 1),
+    ]);
 
     this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,

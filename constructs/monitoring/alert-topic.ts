@@ -1,14 +1,13 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { ProdBaselineError } from '../core/errors';
+import { createKitKey } from '../core/key';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
-
-const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
+import { EMAIL_PATTERN } from '../core/validation';
 
 /** AWS services that publish alarms and events to the alert topic and so must be able to use its key. */
 export const ALERT_PUBLISHER_SERVICES = ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] as const;
@@ -44,7 +43,7 @@ export class AlertTopic extends Construct {
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
     super(scope, id);
     const emails = props.emails ?? [];
-    const invalid = emails.filter((e) => !EMAIL.test(e));
+    const invalid = emails.filter((e) => !EMAIL_PATTERN.test(e));
     if (invalid.length > 0) {
       throw new ProdBaselineError(
         this,
@@ -55,11 +54,10 @@ export class AlertTopic extends Construct {
     if (props.key) {
       this.key = props.key;
     } else {
-      const key = new kms.Key(this, 'Key', {
+      const key = createKitKey(this, 'Key', {
         description: 'prod-baseline alert topic encryption',
-        enableKeyRotation: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-        pendingWindow: Duration.days(30),
+        construct: 'AlertTopic',
+        role: 'alert-key',
       });
       key.addToResourcePolicy(
         new iam.PolicyStatement({
@@ -69,7 +67,6 @@ export class AlertTopic extends Construct {
           resources: ['*'],
         }),
       );
-      markKitResource(key, 'AlertTopic', 'alert-key');
       this.key = key;
     }
 

@@ -136,7 +136,7 @@ describe('BlueGreenTraffic and AppService', () => {
           cpu: 256,
           memoryLimitMiB: 4096,
         }),
-    ).toThrow('UserStack/App: memoryLimitMiB 4096 does not fit cpu 256 (see the Fargate task size table)');
+    ).toThrow('UserStack/App: memoryLimitMiB must fit cpu 256: one of 512, 1024, 2048, got 4096');
   });
 
   test('the service can join a cluster the user brings, with Container Insights left to them', () => {

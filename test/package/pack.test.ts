@@ -77,6 +77,18 @@ describe('the packed kit', () => {
     expect(existsSync(join(consumer, 'node_modules', 'prod-baseline', 'node_modules', 'aws-cdk-lib'))).toBe(false);
 
     writeFileSync(join(consumer, 'app.ts'), readmeConsumerExample());
+    // The whole baseline as a library, composed into the consumer's own App.
+    writeFileSync(
+      join(consumer, 'baseline.ts'),
+      [
+        "import { App } from 'aws-cdk-lib';",
+        "import { BaselineStack, resolveConfig } from 'prod-baseline/lib';",
+        'const app = new App();',
+        "const config = resolveConfig({ base: { profile: 'production', stackName: 'ShopBaseline' } });",
+        "new BaselineStack(app, 'Baseline', { config });",
+        'app.synth();',
+      ].join('\n'),
+    );
     writeFileSync(
       join(consumer, 'tsconfig.json'),
       JSON.stringify({
@@ -91,7 +103,7 @@ describe('the packed kit', () => {
           // skipLibCheck is off so the kit's own declarations are checked; aws-cdk-lib's need esnext.disposable.
           lib: ['es2022', 'esnext.disposable'],
         },
-        files: ['app.ts'],
+        files: ['app.ts', 'baseline.ts'],
       }),
     );
     const typecheck = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], {
@@ -121,5 +133,17 @@ describe('the packed kit', () => {
       expect.arrayContaining(['database', 'alert-topic', 'app-service', 'production-listener-rule']),
     );
     expect(template.Outputs.ProdBaselineManifest).toBeDefined();
+
+    const baseline = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsx'), ['baseline.ts'], {
+      cwd: consumer,
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, CDK_OUTDIR: out, CDK_VALIDATION: 'false' },
+    });
+    expect(baseline.stderr).toBe('');
+    expect(baseline.status).toBe(0);
+    const baselineTemplate = JSON.parse(readFileSync(join(out, 'Baseline.template.json'), 'utf8'));
+    expect(Object.values<{ Type: string }>(baselineTemplate.Resources).map((r) => r.Type)).toContain(
+      'AWS::ElasticLoadBalancingV2::ListenerRule',
+    );
   }, 180_000);
 });

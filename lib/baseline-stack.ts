@@ -62,6 +62,7 @@ export class BaselineStack extends Stack {
       allocatedStorageGiB: config.dbAllocatedStorageGiB,
       maxAllocatedStorageGiB: config.dbMaxAllocatedStorageGiB,
       logRetention,
+      alerts: this.alerts,
     });
 
     this.traffic = new BlueGreenTraffic(this, 'Traffic', {

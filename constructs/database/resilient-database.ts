@@ -11,6 +11,8 @@ import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
 import { throwIfProblems, wholeNumberProblem } from '../core/validation';
+import type { IAlertRouting } from '../monitoring/alarms';
+import { DatabaseAlarms, type DatabaseAlarmThresholds } from './database-alarms';
 
 export interface ResilientDatabaseProps {
   /** The VPC to run in. The instance goes into its isolated subnets. */
@@ -82,6 +84,16 @@ export interface ResilientDatabaseProps {
    */
   readonly rotationInterval?: Duration;
   /**
+   * Where the database alarms notify (an `AlertTopic`, or your own routing).
+   * @default - the alarms are created without actions
+   */
+  readonly alerts?: IAlertRouting;
+  /**
+   * Thresholds of the database alarms.
+   * @default - see `DatabaseAlarmThresholds`
+   */
+  readonly alarmThresholds?: DatabaseAlarmThresholds;
+  /**
    * Key that encrypts storage, backups, snapshots and the credentials secret.
    * @default - a new key with rotation on, retained on stack deletion
    */
@@ -100,6 +112,8 @@ export class ResilientDatabase extends Construct {
   /** The credentials secret (host, port, dbname, username, password); what apps should read. */
   public readonly secret: secretsmanager.ISecret;
   public readonly parameterGroup: rds.ParameterGroup;
+  /** CPU, storage, memory, connections and latency alarms. */
+  public readonly alarms: DatabaseAlarms;
 
   constructor(scope: Construct, id: string, props: ResilientDatabaseProps) {
     super(scope, id);
@@ -119,6 +133,7 @@ export class ResilientDatabase extends Construct {
         'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
     ]);
 
+    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const engine = rds.DatabaseInstanceEngine.postgres({
       version: props.engineVersion ?? rds.PostgresEngineVersion.VER_17,
     });
@@ -139,7 +154,7 @@ export class ResilientDatabase extends Construct {
 
     this.instance = new rds.DatabaseInstance(this, 'Resource', {
       engine,
-      instanceType: props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
+      instanceType,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       credentials: rds.Credentials.fromGeneratedSecret('postgres', { encryptionKey: this.key }),
@@ -161,6 +176,9 @@ export class ResilientDatabase extends Construct {
       autoMinorVersionUpgrade: true,
       cloudwatchLogsExports: ['postgresql', 'upgrade'],
       cloudwatchLogsRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      enablePerformanceInsights: true,
+      performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
+      performanceInsightEncryptionKey: this.key,
     });
     markKitResource(this.instance, 'ResilientDatabase', 'database');
     acknowledgeNag(this.instance, {
@@ -181,6 +199,14 @@ export class ResilientDatabase extends Construct {
       automaticallyAfter: props.rotationInterval ?? Duration.days(30),
       vpcSubnets: props.rotationSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       rotateImmediatelyOnUpdate: false,
+    });
+
+    this.alarms = new DatabaseAlarms(this, 'Alarms', {
+      instance: this.instance,
+      instanceClass: instanceType.toString(),
+      allocatedStorageGiB: allocated,
+      thresholds: props.alarmThresholds,
+      routing: props.alerts,
     });
 
     BaselineManifest.of(this).addEntry(this, {

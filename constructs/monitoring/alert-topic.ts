@@ -1,3 +1,5 @@
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -8,6 +10,7 @@ import { createKitKey } from '../core/key';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { EMAIL_PATTERN } from '../core/validation';
+import type { IAlertRouting, Severity } from './alarms';
 
 /** AWS services that publish alarms and events to the alert topic and so must be able to use its key. */
 export const ALERT_PUBLISHER_SERVICES = ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] as const;
@@ -36,7 +39,7 @@ export interface AlertTopicProps {
  * The topic every kit alarm notifies: encrypted with a customer-managed KMS key whose key policy
  * lets CloudWatch and EventBridge use it, SSL-only, with e-mail subscriptions.
  */
-export class AlertTopic extends Construct {
+export class AlertTopic extends Construct implements IAlertRouting {
   public readonly topic: sns.Topic;
   public readonly key: kms.IKey;
 
@@ -83,6 +86,11 @@ export class AlertTopic extends Construct {
       construct: 'AlertTopic',
       attributes: { topicArn: this.topic.topicArn, keyArn: this.key.keyArn },
     });
+  }
+
+  /** Alarms of every severity notify this topic. */
+  public actionsFor(_severity: Severity): cloudwatch.IAlarmAction[] {
+    return [new actions.SnsAction(this.topic)];
   }
 
   /** Subscribes an e-mail address. The recipient must confirm it before anything is delivered. */

@@ -18,7 +18,9 @@ export function buildBaselineApp(props: AppProps = {}): BaselineAppResult {
   // cdk.json context and every -c value reach the App through the CLI; all are on its node.
   const contextKeys = Object.keys(app.node.getAllContext());
   const config = resolveConfig(configSourcesFromContext(contextKeys, (k) => app.node.tryGetContext(k)));
-  const stack = new BaselineStack(app, 'ProdBaseline', { config });
+  // The construct ID is the stack name: physical names CDK derives from construct paths (such as the
+  // rotation function's) then differ between two baselines in one account and region.
+  const stack = new BaselineStack(app, config.stackName, { config });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack, config };
 }

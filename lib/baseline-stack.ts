@@ -82,6 +82,8 @@ export class BaselineStack extends Stack {
       memoryLimitMiB: config.taskMemoryMiB,
       desiredCount: config.desiredCount,
       logRetention,
+      // Not a secret: where the app re-reads the credentials after an authentication failure (rotation).
+      environment: { DB_SECRET_ARN: secret.secretArn },
       secrets: {
         DB_HOST: ecs.Secret.fromSecretsManager(secret, 'host'),
         DB_PORT: ecs.Secret.fromSecretsManager(secret, 'port'),
@@ -91,6 +93,9 @@ export class BaselineStack extends Stack {
       },
     });
     this.database.allowConnectionsFrom(this.app.service);
+    // The app itself may read the secret again after a password rotation (the task role, not only
+    // the execution role that injects it at start).
+    secret.grantRead(this.app.taskDefinition.taskRole);
 
     new CfnOutput(this, 'AppUrl', {
       description: 'URL of the app (plain HTTP until a domain is configured)',

@@ -1,5 +1,10 @@
 import { RegionInfo } from 'aws-cdk-lib/region-info';
-import { EMAIL_PATTERN, FARGATE_MEMORY_MIB, URL_PATH_PATTERN } from '../constructs/core/validation';
+import {
+  EMAIL_PATTERN,
+  FARGATE_MEMORY_MIB,
+  storageCeilingProblem,
+  URL_PATH_PATTERN,
+} from '../constructs/core/validation';
 
 /**
  * The context key under which the baseline stack's config lives in `cdk.json`.
@@ -121,7 +126,7 @@ export const SETTINGS = {
   },
   healthCheckPath: {
     kind: 'string',
-    description: 'Path the load balancer health check requests; it must answer 200 when the app is healthy.',
+    description: 'Path the load balancer health check requests; it must answer 200-399 when the app is healthy.',
     defaults: same('/'),
     allowed: 'a path that starts with "/" and has no spaces, at most 1024 characters',
     check: (v: string) => URL_PATH_PATTERN.test(v),
@@ -130,15 +135,15 @@ export const SETTINGS = {
     kind: 'integer',
     description: 'Fargate task CPU units.',
     defaults: { dev: 256, production: 512 },
-    allowed: 'one of 256, 512, 1024, 2048, 4096',
+    allowed: 'one of 256, 512, 1024, 2048, 4096, 8192, 16384',
     check: (v: number) => v in FARGATE_MEMORY_MIB,
   },
   taskMemoryMiB: {
     kind: 'integer',
     description: 'Fargate task memory (MiB); must fit taskCpu.',
     defaults: { dev: 512, production: 1024 },
-    allowed: 'a whole number from 512 to 30720',
-    check: intBetween(512, 30720),
+    allowed: 'a whole number from 512 to 122880',
+    check: intBetween(512, 122880),
   },
   desiredCount: {
     kind: 'integer',
@@ -219,7 +224,8 @@ export const SETTINGS = {
   },
   dbMaxAllocatedStorageGiB: {
     kind: 'integer',
-    description: 'Ceiling for storage autoscaling (GiB); at least dbAllocatedStorageGiB.',
+    description:
+      'Ceiling for storage autoscaling (GiB): equal to dbAllocatedStorageGiB turns autoscaling off, otherwise at least 10 % above it.',
     defaults: { dev: 50, production: 100 },
     allowed: 'a whole number from 20 to 65536',
     check: intBetween(20, 65536),
@@ -332,14 +338,9 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
       `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY_MIB[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
     );
   }
-  if (
-    valid('dbAllocatedStorageGiB') &&
-    valid('dbMaxAllocatedStorageGiB') &&
-    c.dbMaxAllocatedStorageGiB < c.dbAllocatedStorageGiB
-  ) {
-    problems.push(
-      `${CONFIG_CONTEXT_KEY}.dbMaxAllocatedStorageGiB must be at least dbAllocatedStorageGiB (${c.dbAllocatedStorageGiB}), got ${c.dbMaxAllocatedStorageGiB}`,
-    );
+  if (valid('dbAllocatedStorageGiB') && valid('dbMaxAllocatedStorageGiB')) {
+    const problem = storageCeilingProblem(c.dbAllocatedStorageGiB, c.dbMaxAllocatedStorageGiB);
+    if (problem) problems.push(`${CONFIG_CONTEXT_KEY}.dbMaxAllocatedStorageGiB ${problem}`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

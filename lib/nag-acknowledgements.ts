@@ -7,6 +7,11 @@ import type { BaselineStack } from './baseline-stack';
  */
 export function acknowledgeConfigFindings(stack: BaselineStack): void {
   const { config } = stack;
+  acknowledgeNag(stack.app.taskDefinition, {
+    id: 'AwsSolutions-ECS2',
+    reason:
+      'The only plain environment variable is DB_SECRET_ARN, the name of the secret (not its value); credentials arrive as ECS secrets.',
+  });
   if (!config.multiAz) {
     acknowledgeNag(stack.database.instance, {
       id: 'AwsSolutions-RDS3',

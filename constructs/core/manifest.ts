@@ -62,6 +62,8 @@ export class BaselineManifest extends Construct {
     const stack = Stack.of(this);
     this.parameter = new ssm.StringParameter(this, 'Resource', {
       parameterName: props.parameterName ?? `/prod-baseline/${stack.stackName}/manifest`,
+      // Standard parameters hold 4 KB; intelligent tiering moves to the advanced tier (8 KB) only when needed.
+      tier: ssm.ParameterTier.INTELLIGENT_TIERING,
       description: `prod-baseline manifest of stack ${stack.stackName}: the kit resources the operational commands act on`,
       stringValue: Lazy.string({
         produce: () => {

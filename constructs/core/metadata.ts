@@ -1,5 +1,6 @@
 import { CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { ProdBaselineError } from './errors';
 import { KIT_VERSION } from './version';
 
 /** The CloudFormation `Metadata` key under which kit constructs describe their primary resources. */
@@ -24,7 +25,7 @@ export interface KitResourceMetadata {
 export function markKitResource(resource: IConstruct, construct: string, role: string): void {
   const cfn = resource instanceof CfnResource ? resource : resource.node.defaultChild;
   if (!(cfn instanceof CfnResource)) {
-    throw new Error(`${resource.node.path}: cannot mark as "${role}": it has no CloudFormation resource`);
+    throw new ProdBaselineError(resource, `cannot mark as "${role}": it has no CloudFormation resource`);
   }
   const metadata: KitResourceMetadata = { role, construct, version: KIT_VERSION };
   cfn.addMetadata(METADATA_KEY, metadata);

@@ -15,6 +15,8 @@ export const FARGATE_MEMORY_MIB: Readonly<Record<number, readonly number[]>> = {
   1024: steps(2048, 8192, 1024),
   2048: steps(4096, 16384, 1024),
   4096: steps(8192, 30720, 1024),
+  8192: steps(16384, 61440, 4096),
+  16384: steps(32768, 122880, 8192),
 };
 
 /**
@@ -27,6 +29,16 @@ export function wholeNumberProblem(name: string, value: number, min: number, max
   if (Number.isInteger(value) && inRange) return undefined;
   const allowed = max === undefined ? `of at least ${min}` : `from ${min} to ${max}`;
   return `${name} must be a whole number ${allowed}, got ${value}`;
+}
+
+/**
+ * The problem with a storage-autoscaling ceiling, or undefined. RDS requires the ceiling to be at
+ * least 10 % above the allocated storage; a ceiling equal to it means "no autoscaling".
+ */
+export function storageCeilingProblem(allocatedGiB: number, maxAllocatedGiB: number): string | undefined {
+  const least = Math.ceil(allocatedGiB * 1.1);
+  if (maxAllocatedGiB === allocatedGiB || maxAllocatedGiB >= least) return undefined;
+  return `must equal the allocated storage (${allocatedGiB}, no autoscaling) or be at least 10 % above it (${least} or more), got ${maxAllocatedGiB}`;
 }
 
 /** Throws one {@link ProdBaselineError} listing every problem found, or returns when there is none. */

@@ -4,13 +4,13 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { ProdBaselineError } from '../core/errors';
 import { createKitKey } from '../core/key';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
-import { throwIfProblems, wholeNumberProblem } from '../core/validation';
+import { storageCeilingProblem, throwIfProblems, wholeNumberProblem } from '../core/validation';
 import type { IAlertRouting } from '../monitoring/alarms';
 import { DatabaseAlarms, type DatabaseAlarmThresholds } from './database-alarms';
 
@@ -69,7 +69,8 @@ export interface ResilientDatabaseProps {
    */
   readonly allocatedStorageGiB?: number;
   /**
-   * Ceiling for storage autoscaling (GiB).
+   * Ceiling for storage autoscaling (GiB): equal to `allocatedStorageGiB` turns autoscaling off,
+   * otherwise at least 10 % above it (RDS refuses less).
    * @default 100
    */
   readonly maxAllocatedStorageGiB?: number;
@@ -127,8 +128,8 @@ export class ResilientDatabase extends Construct {
         (days < 1 || days > 35 || !Number.isInteger(days)) &&
         `backupRetention must be between 1 and 35 days, got ${backupRetention.toHumanString()}`,
       wholeNumberProblem('allocatedStorageGiB', allocated, 20, 65536),
-      maxAllocated < allocated &&
-        `maxAllocatedStorageGiB must be at least allocatedStorageGiB (${allocated}), got ${maxAllocated}`,
+      storageCeilingProblem(allocated, maxAllocated) &&
+        `maxAllocatedStorageGiB ${storageCeilingProblem(allocated, maxAllocated)}`,
       removalPolicy === RemovalPolicy.DESTROY &&
         'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
     ]);
@@ -152,6 +153,7 @@ export class ResilientDatabase extends Construct {
       parameters: { 'rds.force_ssl': '1' },
     });
 
+    const logRetentionBefore = logRetentionFunctions(this);
     this.instance = new rds.DatabaseInstance(this, 'Resource', {
       engine,
       instanceType,
@@ -164,7 +166,7 @@ export class ResilientDatabase extends Construct {
       storageEncryptionKey: this.key,
       storageType: rds.StorageType.GP3,
       allocatedStorage: allocated,
-      maxAllocatedStorage: maxAllocated,
+      maxAllocatedStorage: maxAllocated === allocated ? undefined : maxAllocated,
       multiAz: props.multiAz ?? true,
       backupRetention,
       deleteAutomatedBackups: false,
@@ -186,7 +188,14 @@ export class ResilientDatabase extends Construct {
       reason:
         'Apps read the port from the credentials secret; a non-default port hides nothing inside the VPC, where only the allowed security groups reach it.',
     });
-    acknowledgeCdkLogRetentionFunction(this);
+    // aws-cdk-lib creates one log-retention function per stack; only its creator acknowledges it.
+    for (const fn of logRetentionFunctions(this)) {
+      if (!logRetentionBefore.includes(fn)) acknowledgeCdkLogRetentionFunction(fn);
+    }
+    // RDS accepts a major-only version; cfn-lint's list of versions only knows full ones (W3691).
+    (this.instance.node.defaultChild as rds.CfnDBInstance).addMetadata('cfn-lint', {
+      config: { ignore_checks: ['W3691'] },
+    });
     if (!this.instance.secret) throw new ProdBaselineError(this, 'the instance has no generated secret');
     this.secret = this.instance.secret;
     // The generated secret itself (the instance exposes its target attachment). It is kept with the
@@ -228,21 +237,21 @@ export class ResilientDatabase extends Construct {
 }
 
 /** The function aws-cdk-lib creates (once per stack) to set the retention of the exported RDS log groups. */
-function acknowledgeCdkLogRetentionFunction(scope: Construct): void {
-  const stack = Stack.of(scope);
-  for (const child of stack.node.children) {
-    if (!child.node.id.startsWith('LogRetention')) continue;
-    acknowledgeNag(
-      child,
-      {
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: "aws-cdk-lib's log-retention function: the managed policy only lets it write its own logs.",
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          "aws-cdk-lib's log-retention function sets the retention of log groups RDS creates, whose names are not known at synth time.",
-      },
-    );
-  }
+function logRetentionFunctions(scope: Construct): IConstruct[] {
+  return Stack.of(scope).node.children.filter((c) => c.node.id.startsWith('LogRetention'));
+}
+
+function acknowledgeCdkLogRetentionFunction(fn: IConstruct): void {
+  acknowledgeNag(
+    fn,
+    {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: "aws-cdk-lib's log-retention function: the managed policy only lets it write its own logs.",
+    },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        "aws-cdk-lib's log-retention function sets the retention of log groups RDS creates, whose names are not known at synth time.",
+    },
+  );
 }

@@ -1,18 +1,17 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ProdBaselineError } from '../core/errors';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
 import { FARGATE_MEMORY_MIB, throwIfProblems, wholeNumberProblem } from '../core/validation';
-import type { BlueGreenTraffic } from './traffic';
+import type { IBlueGreenTraffic } from './traffic';
 
 export interface AppServiceProps {
   /** The traffic layout the service serves behind; its tasks register in the blue target group. */
-  readonly traffic: BlueGreenTraffic;
+  readonly traffic: IBlueGreenTraffic;
   /** The app's container image. Pin it by digest or immutable tag so a rollback is real. */
   readonly image: ecs.ContainerImage;
   /**
@@ -45,6 +44,11 @@ export interface AppServiceProps {
    * @default - none
    */
   readonly secrets?: Readonly<Record<string, ecs.Secret>>;
+  /**
+   * Plain environment variables: non-secret values only (secrets go in `secrets`).
+   * @default - none
+   */
+  readonly environment?: Readonly<Record<string, string>>;
   /**
    * Retention of the container logs.
    * @default logs.RetentionDays.ONE_MONTH
@@ -79,7 +83,7 @@ export class AppService extends Construct {
     const memory = props.memoryLimitMiB ?? 512;
     const containerPort = props.containerPort ?? 80;
     const desiredCount = props.desiredCount ?? 2;
-    const memoryChoices = FARGATE_MEMORY_MIB[cpu];
+    const memoryChoices = Token.isUnresolved(cpu) ? [memory] : FARGATE_MEMORY_MIB[cpu];
     throwIfProblems(this, [
       !memoryChoices && `cpu must be one of ${Object.keys(FARGATE_MEMORY_MIB).join(', ')}, got ${cpu}`,
       memoryChoices &&
@@ -89,8 +93,7 @@ export class AppService extends Construct {
       wholeNumberProblem('containerPort', containerPort, 1, 65535),
     ]);
 
-    const vpc = props.traffic.loadBalancer.vpc;
-    if (!vpc) throw new ProdBaselineError(this, 'the traffic layout has no VPC');
+    const vpc = props.traffic.vpc;
     if (props.cluster) {
       this.cluster = props.cluster;
     } else {
@@ -126,6 +129,7 @@ export class AppService extends Construct {
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
       secrets: props.secrets ? { ...props.secrets } : undefined,
+      environment: props.environment ? { ...props.environment } : undefined,
       stopTimeout: Duration.seconds(30),
     });
 

@@ -16,6 +16,19 @@ export const TEST_RULE_PRIORITY = 10;
 /** Header that test traffic carries; its value is the test-traffic secret. */
 export const TEST_TRAFFIC_HEADER = 'X-Prod-Baseline-Test';
 
+/**
+ * What an app service needs of a blue/green traffic layout. `BlueGreenTraffic` is one; a layout of
+ * your own (your load balancer, your target groups) can be another.
+ */
+export interface IBlueGreenTraffic {
+  readonly vpc: ec2.IVpc;
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /** The group tasks register in first. */
+  readonly blueTargetGroup: elbv2.IApplicationTargetGroup;
+  /** The group a blue/green deployment starts the new revision in. */
+  readonly greenTargetGroup: elbv2.IApplicationTargetGroup;
+}
+
 export interface BlueGreenTrafficProps {
   readonly vpc: ec2.IVpc;
   /**
@@ -55,7 +68,8 @@ export interface BlueGreenTrafficProps {
  * ECS blue/green deployments move the live weights between the groups. CloudFormation resets a
  * changed rule to its template (aws/aws-cdk#36649), so the production rule's template must never vary.
  */
-export class BlueGreenTraffic extends Construct {
+export class BlueGreenTraffic extends Construct implements IBlueGreenTraffic {
+  public readonly vpc: ec2.IVpc;
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
   public readonly listener: elbv2.ApplicationListener;
   /** The group that is live after the first deployment. */
@@ -70,6 +84,7 @@ export class BlueGreenTraffic extends Construct {
 
   constructor(scope: Construct, id: string, props: BlueGreenTrafficProps) {
     super(scope, id);
+    this.vpc = props.vpc;
     const targetPort = props.targetPort ?? 80;
     const healthCheckPath = props.healthCheckPath ?? '/';
     const deregistrationDelay = props.deregistrationDelay ?? Duration.seconds(30);
@@ -112,7 +127,9 @@ export class BlueGreenTraffic extends Construct {
     });
     markKitResource(this.loadBalancer, 'BlueGreenTraffic', 'load-balancer');
 
-    this.listener = this.loadBalancer.addListener('Http', {
+    // One listener carries both rules for good. When HTTPS arrives it switches to 443 in place (port,
+    // protocol and certificates update without replacement), so the rules' ListenerArn never changes.
+    this.listener = this.loadBalancer.addListener('Listener', {
       port: 80,
       protocol: elbv2.ApplicationProtocol.HTTP,
       open: true,

@@ -1,3 +1,4 @@
+import { Annotations, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -30,6 +31,8 @@ export interface AlertTopicProps {
   /**
    * Customer-managed key that encrypts the topic. It must let `cloudwatch.amazonaws.com` and
    * `events.amazonaws.com` use it, or alarm notifications are dropped silently.
+   * A key defined in this app gets the statement added to its policy; an imported one cannot, and
+   * the construct warns.
    * @default - a new key with rotation on, retained on stack deletion, whose policy lets those services use it
    */
   readonly key?: kms.IKey;
@@ -46,7 +49,7 @@ export class AlertTopic extends Construct implements IAlertRouting {
   constructor(scope: Construct, id: string, props: AlertTopicProps = {}) {
     super(scope, id);
     const emails = props.emails ?? [];
-    const invalid = emails.filter((e) => !EMAIL_PATTERN.test(e));
+    const invalid = emails.filter((e) => !Token.isUnresolved(e) && !EMAIL_PATTERN.test(e));
     if (invalid.length > 0) {
       throw new ProdBaselineError(
         this,
@@ -54,23 +57,26 @@ export class AlertTopic extends Construct implements IAlertRouting {
       );
     }
 
-    if (props.key) {
-      this.key = props.key;
-    } else {
-      const key = createKitKey(this, 'Key', {
+    this.key =
+      props.key ??
+      createKitKey(this, 'Key', {
         description: 'prod-baseline alert topic encryption',
         construct: 'AlertTopic',
         role: 'alert-key',
       });
-      key.addToResourcePolicy(
-        new iam.PolicyStatement({
-          sid: 'AllowAlarmAndEventPublishers',
-          principals: ALERT_PUBLISHER_SERVICES.map((s) => new iam.ServicePrincipal(s)),
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-          resources: ['*'],
-        }),
+    const { statementAdded } = this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAlarmAndEventPublishers',
+        principals: ALERT_PUBLISHER_SERVICES.map((s) => new iam.ServicePrincipal(s)),
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    if (!statementAdded) {
+      Annotations.of(this).addWarningV2(
+        'prod-baseline:alert-key-policy',
+        `the alert key is imported, so its key policy cannot be changed here: it must let ${ALERT_PUBLISHER_SERVICES.join(' and ')} use kms:Decrypt and kms:GenerateDataKey*, or alarm notifications are dropped silently`,
       );
-      this.key = key;
     }
 
     this.topic = new sns.Topic(this, 'Resource', {

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -13,7 +14,7 @@ export interface BaselineNetworkProps {
   readonly cidr?: string;
   /**
    * NAT gateways for the private-with-egress subnets: one per AZ avoids a single point of failure.
-   * @default 1
+   * @default 2
    */
   readonly natGateways?: number;
   /**
@@ -43,8 +44,8 @@ export class BaselineNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: BaselineNetworkProps = {}) {
     super(scope, id);
-    const natGateways = props.natGateways ?? 1;
-    if (natGateways < 1 || natGateways > 2 || !Number.isInteger(natGateways)) {
+    const natGateways = props.natGateways ?? 2;
+    if (!Token.isUnresolved(natGateways) && (natGateways < 1 || natGateways > 2 || !Number.isInteger(natGateways))) {
       throw new ProdBaselineError(
         this,
         `natGateways must be 1 or 2 (private-with-egress subnets need one, the VPC spans two AZs), got ${natGateways}`,

@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -69,7 +69,7 @@ describe('ResilientDatabase', () => {
       new ProdBaselineError(
         { node: { path: 'UserStack/Db' } } as never,
         'backupRetention must be between 1 and 35 days, got 40 days; ' +
-          'maxAllocatedStorageGiB must be at least allocatedStorageGiB (200), got 100; ' +
+          'maxAllocatedStorageGiB must equal the allocated storage (200, no autoscaling) or be at least 10 % above it (221 or more), got 100; ' +
           'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
       ).message,
     );
@@ -92,6 +92,26 @@ describe('AlertTopic', () => {
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::KMS::Key', 1);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('adds the publisher statement to a key of the app, and warns about an imported key it cannot change', () => {
+    const { stack } = userStack();
+    const own = new kms.Key(stack, 'OwnKey', { enableKeyRotation: true });
+    new AlertTopic(stack, 'Alerts', { key: own });
+    const imported = kms.Key.fromKeyArn(
+      stack,
+      'Imported',
+      'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    );
+    new AlertTopic(stack, 'ImportedAlerts', { key: imported });
+    Template.fromStack(stack).hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Sid: 'AllowAlarmAndEventPublishers' })]) },
+    });
+    Annotations.fromStack(stack).hasWarning(
+      '/UserStack/ImportedAlerts',
+      'the alert key is imported, so its key policy cannot be changed here: it must let cloudwatch.amazonaws.com and events.amazonaws.com use kms:Decrypt and kms:GenerateDataKey*, or alarm notifications are dropped silently [ack: prod-baseline:alert-key-policy]',
+    );
+    Annotations.fromStack(stack).hasNoWarning('/UserStack/Alerts', Match.anyValue());
   });
 
   test('fails on malformed e-mail addresses', () => {

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { SETTING_NAMES } from '../../lib/config';
+import { SETTING_NAMES, type SettingName } from '../../lib/config';
 import { logicalId, PRODUCTION_SETTINGS, synthBaseline } from '../helpers';
 
 const dev = () => synthBaseline();
@@ -229,22 +229,42 @@ describe('traffic layout', () => {
     });
   });
 
-  test('the production rule template is identical across every config variant', () => {
-    const variants: Record<string, unknown>[] = [
-      {},
-      PRODUCTION_SETTINGS,
-      { healthCheckPath: '/health', containerPort: 3000 },
-      { desiredCount: 5, taskCpu: 1024, taskMemoryMiB: 2048 },
-      { multiAz: true, deletionProtection: true, natGateways: 2 },
-      { alertEmails: 'a@example.com', logRetentionDays: 365 },
-      { vpcCidr: '10.20.0.0/16', containerImage: 'public.ecr.aws/docker/library/httpd:2.4' },
-    ];
-    const rules = variants.map((settings) => {
-      const { json, stack } = synthBaseline(settings);
-      return json.Resources[logicalId(stack, stack.traffic.productionRule)];
-    });
-    for (const rule of rules.slice(1)) expect(rule).toEqual(rules[0]);
-    expect(SETTING_NAMES.length).toBeGreaterThan(variants.length);
+  // One valid non-default value per setting: no setting may change either rule (ECS rewrites their
+  // actions during blue/green deployments and CloudFormation would reset them; aws/aws-cdk#36649).
+  const VARIANTS: Record<SettingName, unknown> = {
+    profile: 'production',
+    stackName: 'Other-Stack',
+    region: 'eu-west-1',
+    alertEmails: 'a@example.com',
+    containerImage: 'public.ecr.aws/docker/library/httpd:2.4',
+    containerPort: 3000,
+    healthCheckPath: '/healthz',
+    taskCpu: 1024,
+    taskMemoryMiB: 1024,
+    desiredCount: 5,
+    natGateways: 2,
+    vpcCidr: '10.20.0.0/16',
+    multiAz: true,
+    deletionProtection: true,
+    terminationProtection: true,
+    logRetentionDays: 365,
+    accessLogRetentionDays: 7,
+    backupRetentionDays: 30,
+    dbInstanceClass: 'm7g.large',
+    dbAllocatedStorageGiB: 40,
+    dbMaxAllocatedStorageGiB: 200,
+    databaseName: 'shop',
+  };
+  const rulesOf = (settings: Record<string, unknown>) => {
+    const { json, stack } = synthBaseline(settings);
+    return [stack.traffic.productionRule, stack.traffic.testRule].map((r) => json.Resources[logicalId(stack, r)]);
+  };
+
+  test.each(SETTING_NAMES)('the production and test rules do not change with %s', (name) => {
+    const settings: Record<string, unknown> = { [name]: VARIANTS[name] };
+    if (name === 'taskCpu') settings.taskMemoryMiB = 2048;
+    if (name === 'taskMemoryMiB') settings.taskCpu = 256;
+    expect(rulesOf(settings)).toEqual(rulesOf({}));
   });
 });
 
@@ -280,14 +300,14 @@ describe('app service', () => {
   });
 
   test('the task gets its size from the profile and database credentials only as secrets', () => {
-    const { template } = production();
+    const { template, stack } = production();
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       Cpu: '512',
       Memory: '1024',
       ContainerDefinitions: [
         Match.objectLike({
           Image: 'public.ecr.aws/nginx/nginx:1.27-alpine',
-          Environment: Match.absent(),
+          Environment: [{ Name: 'DB_SECRET_ARN', Value: { Ref: logicalId(stack, stack.database.secret) } }],
           Secrets: ['DB_HOST', 'DB_PORT', 'DB_NAME', 'DB_USER', 'DB_PASSWORD'].map((name) =>
             Match.objectLike({ Name: name }),
           ),
@@ -432,7 +452,7 @@ describe('logical IDs of stateful and traffic-carrying resources', () => {
       alertKey: 'AlertsKey9E1197AF',
       alertTopic: 'AlertsE664E991',
       loadBalancer: 'Traffic69CEDD30',
-      listener: 'TrafficHttpB5B71203',
+      listener: 'TrafficListenerD59A9B78',
       blueTargetGroup: 'TrafficBlue6CF8876E',
       greenTargetGroup: 'TrafficGreen75B0DE11',
       productionRule: 'TrafficProductionRule9300D194',
@@ -499,5 +519,129 @@ describe('metadata contract', () => {
     expect(manifest.entries.Traffic.attributes.productionRuleArn).toBe(
       `<{'Ref':'${logicalId(stack, stack.traffic.productionRule)}'}>`,
     );
+  });
+});
+
+describe('defaults that matter, one by one', () => {
+  test('the flow-log group itself keeps the configured retention', () => {
+    const { json, stack } = synthBaseline({ logRetentionDays: 60 });
+    expect(json.Resources[logicalId(stack, stack.network.flowLogGroup)].Properties.RetentionInDays).toBe(60);
+  });
+
+  test('both keys wait 30 days before deletion and rotate', () => {
+    const { json, stack } = dev();
+    for (const key of [stack.alerts.key, stack.database.key]) {
+      expect(json.Resources[logicalId(stack, key)].Properties).toMatchObject({
+        PendingWindowInDays: 30,
+        EnableKeyRotation: true,
+      });
+    }
+  });
+
+  test.each([
+    [dev, { AllocatedStorage: '20', MaxAllocatedStorage: 50 }],
+    [production, { AllocatedStorage: '20', MaxAllocatedStorage: 100 }],
+  ])('storage and its autoscaling ceiling follow the profile (%#)', (synth, expected) => {
+    synth().template.hasResourceProperties('AWS::RDS::DBInstance', { ...expected, AutoMinorVersionUpgrade: true });
+  });
+
+  test('a ceiling equal to the allocated storage turns storage autoscaling off', () => {
+    synthBaseline({ dbAllocatedStorageGiB: 50, dbMaxAllocatedStorageGiB: 50 }).template.hasResourceProperties(
+      'AWS::RDS::DBInstance',
+      { AllocatedStorage: '50', MaxAllocatedStorage: Match.absent() },
+    );
+  });
+
+  test('target groups accept 200-399 and do not stick sessions', () => {
+    dev().template.resourcePropertiesCountIs(
+      'AWS::ElasticLoadBalancingV2::TargetGroup',
+      {
+        Matcher: { HttpCode: '200-399' },
+        TargetGroupAttributes: Match.arrayWith([{ Key: 'stickiness.enabled', Value: 'false' }]),
+      },
+      2,
+    );
+  });
+
+  test('containers get 30 s to stop and tasks carry the service tags; Container Insights stays off', () => {
+    const { template } = dev();
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ StopTimeout: 30 })],
+    });
+    template.hasResourceProperties('AWS::ECS::Service', { PropagateTags: 'SERVICE' });
+    template.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }],
+    });
+  });
+
+  test('dev: no load-balancer deletion protection, access logs kept 30 days', () => {
+    const { template } = dev();
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      LoadBalancerAttributes: Match.arrayWith([{ Key: 'deletion_protection.enabled', Value: 'false' }]),
+    });
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30 })] },
+    });
+  });
+
+  test('the test-traffic secret is 40 letters and digits', () => {
+    const { json, stack } = dev();
+    expect(json.Resources[logicalId(stack, stack.traffic.testTrafficSecret)].Properties.GenerateSecretString).toEqual({
+      ExcludePunctuation: true,
+      IncludeSpace: false,
+      PasswordLength: 40,
+    });
+  });
+
+  test('exactly two sources reach the database: the app and the rotation function', () => {
+    const { json, stack } = dev();
+    const dbGroup = logicalId(stack, stack.database.instance.connections.securityGroups[0]);
+    const ingress = Object.values<any>(json.Resources).filter(
+      (r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId?.['Fn::GetAtt']?.[0] === dbGroup,
+    );
+    expect(ingress.map((r) => r.Properties.SourceSecurityGroupId['Fn::GetAtt'][0]).sort()).toEqual(
+      [
+        logicalId(stack, stack.app.service.connections.securityGroups[0]),
+        stack.resolve(
+          (
+            stack.database.instance.node.findChild('RotationSingleUser').node.findChild('SecurityGroup').node
+              .defaultChild as any
+          ).logicalId,
+        ),
+      ].sort(),
+    );
+  });
+
+  test('only the load balancer reaches the tasks, and nothing reaches them from the internet', () => {
+    const { json, stack } = dev();
+    const appGroup = logicalId(stack, stack.app.service.connections.securityGroups[0]);
+    const ingress = Object.values<any>(json.Resources).filter(
+      (r) => r.Type === 'AWS::EC2::SecurityGroupIngress' && r.Properties.GroupId?.['Fn::GetAtt']?.[0] === appGroup,
+    );
+    expect(ingress).toHaveLength(1);
+    expect(json.Resources[appGroup].Properties.SecurityGroupIngress).toBeUndefined();
+  });
+
+  test('the app may read its credentials secret again after a rotation', () => {
+    const { template, stack } = dev();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: logicalId(stack, stack.app.taskDefinition.taskRole) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+            Resource: { Ref: logicalId(stack, stack.database.secret) },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('two baselines in one account get different physical names', () => {
+    const name = (settings: Record<string, unknown>) =>
+      Object.values<any>(synthBaseline(settings).json.Resources).find((r) => r.Type === 'AWS::Serverless::Application')
+        .Properties.Parameters.functionName;
+    expect(name({ stackName: 'Shop-Staging' })).not.toEqual(name({}));
+    expect(name({ stackName: 'Shop-Staging' })).toMatch(/^ShopStaging/);
   });
 });

@@ -1,4 +1,9 @@
-import { cfnLint, PRODUCTION_SETTINGS, requireTool, synthBaseline } from '../helpers';
+import { Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { AlertTopic, AppService, BlueGreenTraffic, ResilientDatabase } from '../../constructs';
+import { cfnLint, PRODUCTION_SETTINGS, requireTool, synthBaseline, testApp } from '../helpers';
 
 beforeAll(() => requireTool('cfn-lint', 'pip install cfn-lint'));
 
@@ -13,6 +18,28 @@ describe('cfn-lint', () => {
   ])('reports nothing on the baseline template (%s)', (_name, settings) => {
     const { json } = synthBaseline(settings);
     const result = cfnLint(json);
+    expect(result.output).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  test('reports nothing on a user stack with every construct in its own VPC', () => {
+    const stack = new Stack(testApp(), 'UserStack', { env: { region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, flowLogs: { All: {} } });
+    const alerts = new AlertTopic(stack, 'Alerts', { emails: ['ops@example.com'] });
+    const db = new ResilientDatabase(stack, 'Db', {
+      vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      alerts,
+      allocatedStorageGiB: 30,
+      maxAllocatedStorageGiB: 30,
+    });
+    const traffic = new BlueGreenTraffic(stack, 'Traffic', { vpc, deletionProtection: false });
+    const app = new AppService(stack, 'App', {
+      traffic,
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27-alpine'),
+    });
+    db.allowConnectionsFrom(app.service);
+    const result = cfnLint(Template.fromStack(stack).toJSON());
     expect(result.output).toBe('');
     expect(result.code).toBe(0);
   });

@@ -202,7 +202,17 @@ describe('bad config', () => {
     [
       'a storage ceiling below the initial size',
       { dbAllocatedStorageGiB: 100, dbMaxAllocatedStorageGiB: 50 },
-      'prodBaseline.dbMaxAllocatedStorageGiB must be at least dbAllocatedStorageGiB (100), got 50',
+      'prodBaseline.dbMaxAllocatedStorageGiB must equal the allocated storage (100, no autoscaling) or be at least 10 % above it (111 or more), got 50',
+    ],
+    [
+      'a storage ceiling less than 10 % above the initial size',
+      { dbAllocatedStorageGiB: 100, dbMaxAllocatedStorageGiB: 105 },
+      'prodBaseline.dbMaxAllocatedStorageGiB must equal the allocated storage (100, no autoscaling) or be at least 10 % above it (111 or more), got 105',
+    ],
+    [
+      'a CPU size Fargate does not offer',
+      { taskCpu: 3000 },
+      'prodBaseline.taskCpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384, got 3000',
     ],
     [
       'an instance class with the db. prefix',

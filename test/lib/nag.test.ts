@@ -28,6 +28,7 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(Object.keys(acknowledged).sort()).toEqual([
       'ProdBaseline/App/Cluster AwsSolutions::AwsSolutions-ECS4',
+      'ProdBaseline/App/TaskDefinition AwsSolutions::AwsSolutions-ECS2',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS10',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS11',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS3',

@@ -9,3 +9,7 @@ export * from './deploy/traffic';
 export * from './monitoring/alarms';
 export * from './monitoring/alert-topic';
 export * from './network/network';
+export * from './restore-drill/check-spec';
+export * from './restore-drill/drill-check';
+export * from './restore-drill/drill-schedule';
+export * from './restore-drill/restore-drill';

@@ -9,6 +9,8 @@ import { AppService } from '../constructs/deploy/app-service';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
 import { BaselineNetwork } from '../constructs/network/network';
+import { DrillSchedule } from '../constructs/restore-drill/drill-schedule';
+import { RestoreDrill } from '../constructs/restore-drill/restore-drill';
 import type { BaselineConfig } from './config';
 import { acknowledgeConfigFindings } from './nag-acknowledgements';
 
@@ -29,6 +31,7 @@ export class BaselineStack extends Stack {
   public readonly traffic: BlueGreenTraffic;
   public readonly app: AppService;
   public readonly database: ResilientDatabase;
+  public readonly restoreDrill: RestoreDrill;
   public readonly manifest: BaselineManifest;
 
   constructor(scope: Construct, id: string, props: BaselineStackProps) {
@@ -63,6 +66,15 @@ export class BaselineStack extends Stack {
       maxAllocatedStorageGiB: config.dbMaxAllocatedStorageGiB,
       logRetention,
       alerts: this.alerts,
+    });
+
+    this.restoreDrill = new RestoreDrill(this, 'RestoreDrill', {
+      source: this.database,
+      schedule: config.restoreDrillSchedule === 'daily' ? DrillSchedule.daily() : DrillSchedule.weekly(),
+      rpoTarget: Duration.minutes(config.rpoTargetMinutes),
+      rtoTarget: Duration.minutes(config.rtoTargetMinutes),
+      alerts: this.alerts,
+      logRetention,
     });
 
     this.traffic = new BlueGreenTraffic(this, 'Traffic', {

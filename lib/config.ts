@@ -40,6 +40,9 @@ export interface BaselineConfig {
   readonly dbAllocatedStorageGiB: number;
   readonly dbMaxAllocatedStorageGiB: number;
   readonly databaseName: string;
+  readonly restoreDrillSchedule: 'weekly' | 'daily';
+  readonly rpoTargetMinutes: number;
+  readonly rtoTargetMinutes: number;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -236,6 +239,28 @@ export const SETTINGS = {
     defaults: same('app'),
     allowed: `a letter, then letters, digits or underscores, at most 63 characters, not one of ${RESERVED_DB_NAMES.join(', ')}`,
     check: (v: string) => DB_NAME.test(v) && !RESERVED_DB_NAMES.includes(v.toLowerCase()),
+  },
+  restoreDrillSchedule: {
+    kind: 'string',
+    description:
+      'How often the restore drill restores the latest backup into a temporary instance and checks the data (weekly on Tuesday, or daily, at 03:00 UTC).',
+    defaults: { dev: 'weekly', production: 'daily' },
+    allowed: 'one of "weekly", "daily"',
+    check: (v: string) => v === 'weekly' || v === 'daily',
+  },
+  rpoTargetMinutes: {
+    kind: 'integer',
+    description: 'Recovery point objective: the drill alarms when the latest restorable time lags by more.',
+    defaults: same(15),
+    allowed: 'a whole number from 5 to 1440',
+    check: intBetween(5, 1440),
+  },
+  rtoTargetMinutes: {
+    kind: 'integer',
+    description: 'Recovery time objective: the drill alarms when a restore takes longer.',
+    defaults: same(60),
+    allowed: 'a whole number from 10 to 360',
+    check: intBetween(10, 360),
   },
 } satisfies Record<keyof BaselineConfig, SettingSpec>;
 

@@ -113,6 +113,11 @@ export class ResilientDatabase extends Construct {
   /** The credentials secret (host, port, dbname, username, password); what apps should read. */
   public readonly secret: secretsmanager.ISecret;
   public readonly parameterGroup: rds.ParameterGroup;
+  /** The DB subnet group (a restore drill reuses it). */
+  public readonly subnetGroup: rds.ISubnetGroup;
+  public readonly vpc: ec2.IVpc;
+  /** The database created in the instance. */
+  public readonly databaseName: string;
   /** CPU, storage, memory, connections and latency alarms. */
   public readonly alarms: DatabaseAlarms;
 
@@ -134,6 +139,8 @@ export class ResilientDatabase extends Construct {
         'removalPolicy must be SNAPSHOT or RETAIN, got DESTROY (it deletes the data and every automated backup)',
     ]);
 
+    this.vpc = props.vpc;
+    this.databaseName = props.databaseName ?? 'app';
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO);
     const engine = rds.DatabaseInstanceEngine.postgres({
       version: props.engineVersion ?? rds.PostgresEngineVersion.VER_17,
@@ -160,7 +167,7 @@ export class ResilientDatabase extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       credentials: rds.Credentials.fromGeneratedSecret('postgres', { encryptionKey: this.key }),
-      databaseName: props.databaseName ?? 'app',
+      databaseName: this.databaseName,
       parameterGroup: this.parameterGroup,
       storageEncrypted: true,
       storageEncryptionKey: this.key,
@@ -183,6 +190,7 @@ export class ResilientDatabase extends Construct {
       performanceInsightEncryptionKey: this.key,
     });
     markKitResource(this.instance, 'ResilientDatabase', 'database');
+    this.subnetGroup = this.instance.node.findChild('SubnetGroup') as rds.SubnetGroup;
     acknowledgeNag(this.instance, {
       id: 'AwsSolutions-RDS11',
       reason:

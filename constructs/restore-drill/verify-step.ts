@@ -4,14 +4,7 @@
 // This module is bundled into the Lambda functions: it must not import aws-cdk-lib.
 import { randomBytes } from 'node:crypto';
 import type { DrillSpec } from './drill-spec';
-import {
-  type DrillClients,
-  type DrillEndpoint,
-  type DrillFigures,
-  type DrillRun,
-  drillEndpoint,
-  resetDrillPassword,
-} from './steps';
+import { type DrillClients, type DrillEndpoint, type DrillRun, drillEndpoint, resetDrillPassword } from './steps';
 import { runChecks, type VerifyResult } from './verify';
 
 /**
@@ -61,20 +54,5 @@ export async function verifyDrillInstance(
   );
 }
 
-/** The figures of a drill from its run, when it became available, and its verification. */
-export function drillFigures(
-  run: DrillRun,
-  availableAt: Date | undefined,
-  verify: VerifyResult | undefined,
-): DrillFigures {
-  const seconds = (from: string | undefined, to: Date | string | undefined) =>
-    from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / 1000)) : undefined;
-  return {
-    succeeded: verify?.passed ?? false,
-    restoreSeconds: seconds(run.restoreStartedAt, availableAt),
-    verifySeconds: verify ? Math.round(verify.durationMs / 1000) : undefined,
-    restorePointLagSeconds: seconds(run.point.time, run.startedAt),
-    dataAgeSeconds: verify?.dataAgeSeconds,
-    checksFailed: verify?.checksFailed,
-  };
-}
+// Kept in its own module so the step function's bundle does not carry the SQL client.
+export { drillFigures } from './figures';

@@ -254,6 +254,9 @@ describe('traffic layout', () => {
     dbAllocatedStorageGiB: 40,
     dbMaxAllocatedStorageGiB: 200,
     databaseName: 'shop',
+    restoreDrillSchedule: 'daily',
+    rpoTargetMinutes: 30,
+    rtoTargetMinutes: 120,
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);
@@ -485,11 +488,17 @@ describe('metadata contract', () => {
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-page',
+      'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'ResilientDatabase:database',
       'ResilientDatabase:database-key',
       'ResilientDatabase:database-secret',
+      'RestoreDrill:restore-drill',
+      'RestoreDrill:restore-drill-spec',
     ]);
     const versions = new Set(
       Object.values<any>(json.Resources)
@@ -514,6 +523,7 @@ describe('metadata contract', () => {
       Alerts: 'alert-topic',
       App: 'app-service',
       Database: 'database',
+      RestoreDrill: 'restore-drill',
       Traffic: 'traffic',
     });
     expect(manifest.entries.Traffic.attributes.productionRuleArn).toBe(

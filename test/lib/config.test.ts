@@ -36,6 +36,9 @@ describe('defaults', () => {
       dbAllocatedStorageGiB: 20,
       dbMaxAllocatedStorageGiB: 50,
       databaseName: 'app',
+      restoreDrillSchedule: 'weekly',
+      rpoTargetMinutes: 15,
+      rtoTargetMinutes: 60,
     });
   });
 
@@ -57,6 +60,7 @@ describe('defaults', () => {
       'backupRetentionDays',
       'dbInstanceClass',
       'dbMaxAllocatedStorageGiB',
+      'restoreDrillSchedule',
     ]);
     expect(production).toMatchObject({
       desiredCount: 2,

@@ -127,9 +127,21 @@ export function newRunId(now: Date): string {
  * execution name in the event, so it finds the run's instance without reading execution state.
  */
 export function runIdFromExecutionName(name: string): string {
-  const id = name.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 12);
+  const id = name
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 12);
   if (id === '') throw new DrillError('refused', `cannot derive a run ID from execution name "${name}"`);
   return id;
+}
+
+/** One part of a drill instance identifier: lower case, letters, digits and single inner hyphens. */
+function identifierPart(s: string): string {
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/-+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** The drill instance identifier: `<prefix>-<source>-<run>`, at most 63 characters, valid for RDS. */
@@ -137,16 +149,10 @@ export function drillInstanceIdentifier(
   spec: Pick<DrillSpec, 'instancePrefix' | 'sourceInstanceIdentifier'>,
   runId: string,
 ): string {
-  const clean = (s: string) =>
-    s
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '-')
-      .replace(/-+/g, '-')
-      .replace(/^-|-$/g, '');
-  const prefix = clean(spec.instancePrefix);
-  const run = clean(runId);
+  const prefix = identifierPart(spec.instancePrefix);
+  const run = identifierPart(runId);
   const room = 63 - prefix.length - run.length - 2;
-  const source = clean(spec.sourceInstanceIdentifier).slice(0, Math.max(room, 1)).replace(/-$/, '');
+  const source = identifierPart(spec.sourceInstanceIdentifier).slice(0, Math.max(room, 1)).replace(/-$/, '');
   return `${prefix}-${source}-${run}`;
 }
 
@@ -183,7 +189,8 @@ export async function choosePoint(
     );
   }
 
-  if (request.useLatestSnapshot ?? spec.useLatestSnapshot) {
+  // A restore time the caller asks for wins over the spec's default of restoring the latest snapshot.
+  if (request.useLatestSnapshot ?? (request.restoreTime === undefined && spec.useLatestSnapshot)) {
     const out = await withRetries(clients, () =>
       clients.rds.send(
         new DescribeDBSnapshotsCommand({
@@ -258,7 +265,8 @@ export function isDrillInstanceOf(
 ): boolean {
   return (
     instance.DBInstanceIdentifier !== spec.sourceInstanceIdentifier &&
-    (instance.DBInstanceIdentifier ?? '').startsWith(`${spec.instancePrefix.toLowerCase()}-`) &&
+    // The prefix as drillInstanceIdentifier writes it (`Drill-` and `drill` name the same instances).
+    (instance.DBInstanceIdentifier ?? '').startsWith(`${identifierPart(spec.instancePrefix)}-`) &&
     tag(instance, DRILL_TAGS.source) === spec.sourceInstanceIdentifier
   );
 }

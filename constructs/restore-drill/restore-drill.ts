@@ -415,7 +415,7 @@ export class RestoreDrill extends Construct {
 
   /** Lets `grantee` start a drill and follow it (what `prod-baseline restore-drill --stack` needs). */
   public grantStartDrill(grantee: iam.IGrantable): iam.Grant {
-    this.stateMachine.grantRead(grantee);
+    this.stateMachine.grantExecution(grantee, 'states:DescribeExecution', 'states:GetExecutionHistory');
     this.specParameter.grantRead(grantee);
     return this.stateMachine.grantStartExecution(grantee);
   }

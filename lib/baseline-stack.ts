@@ -8,6 +8,10 @@ import { ResilientDatabase } from '../constructs/database/resilient-database';
 import { AppService } from '../constructs/deploy/app-service';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
+import { MonthlyBudget } from '../constructs/monitoring/budget';
+import { graph, OperationsDashboard } from '../constructs/monitoring/dashboard';
+import { ErrorLogAlarm } from '../constructs/monitoring/log-alarms';
+import { ServiceAlarms } from '../constructs/monitoring/service-alarms';
 import { BaselineNetwork } from '../constructs/network/network';
 import { DrillSchedule } from '../constructs/restore-drill/drill-schedule';
 import { RestoreDrill } from '../constructs/restore-drill/restore-drill';
@@ -32,6 +36,9 @@ export class BaselineStack extends Stack {
   public readonly app: AppService;
   public readonly database: ResilientDatabase;
   public readonly restoreDrill: RestoreDrill;
+  public readonly serviceAlarms: ServiceAlarms;
+  public readonly errorLogAlarm: ErrorLogAlarm;
+  public readonly dashboard: OperationsDashboard;
   public readonly manifest: BaselineManifest;
 
   constructor(scope: Construct, id: string, props: BaselineStackProps) {
@@ -53,7 +60,23 @@ export class BaselineStack extends Stack {
       flowLogRetention: logRetention,
     });
 
-    this.alerts = new AlertTopic(this, 'Alerts', { emails: config.alertEmails });
+    this.alerts = new AlertTopic(this, 'Alerts', {
+      page: { emails: config.alertEmails, webhooks: config.alertWebhooks },
+      notify: {
+        emails: config.notifyEmails.length > 0 ? config.notifyEmails : config.alertEmails,
+        webhooks: config.alertWebhooks,
+      },
+      slack: config.slackWorkspaceId
+        ? { workspaceId: config.slackWorkspaceId, channelId: config.slackChannelId }
+        : undefined,
+    });
+    if (config.monthlyBudgetUsd > 0) {
+      new MonthlyBudget(this, 'Budget', {
+        amountUsd: config.monthlyBudgetUsd,
+        topic: this.alerts.notifyTopic,
+        topicKey: this.alerts.key,
+      });
+    }
 
     this.database = new ResilientDatabase(this, 'Database', {
       vpc: this.network.vpc,
@@ -109,6 +132,15 @@ export class BaselineStack extends Stack {
     // the execution role that injects it at start).
     secret.grantRead(this.app.taskDefinition.taskRole);
 
+    this.serviceAlarms = new ServiceAlarms(this, 'ServiceAlarms', {
+      loadBalancer: this.traffic.loadBalancer,
+      targetGroups: [this.traffic.blueTargetGroup, this.traffic.greenTargetGroup],
+      service: this.app.service,
+      routing: this.alerts,
+    });
+    this.errorLogAlarm = new ErrorLogAlarm(this, 'ErrorLogs', { logGroup: this.app.logGroup, routing: this.alerts });
+    this.dashboard = this.buildDashboard();
+
     new CfnOutput(this, 'AppUrl', {
       description: 'URL of the app (plain HTTP until a domain is configured)',
       value: this.traffic.url,
@@ -123,5 +155,58 @@ export class BaselineStack extends Stack {
     });
 
     acknowledgeConfigFindings(this);
+  }
+
+  private buildDashboard(): OperationsDashboard {
+    const dashboard = new OperationsDashboard(this, 'Dashboard');
+    const lb = this.traffic.loadBalancer.metrics;
+    const service = this.serviceAlarms;
+    const db = this.database.instance;
+    const drill = this.restoreDrill;
+    const minute = Duration.minutes(1);
+    dashboard.addSection('Golden signals', [
+      graph('Requests per minute', [lb.requestCount({ period: minute, statistic: 'Sum' })]),
+      graph('5xx rate (%)', [service.elb5xxRate.metric, service.target5xxRate.metric]),
+      graph('Response time', [
+        lb.targetResponseTime({ period: minute, statistic: 'p50' }),
+        lb.targetResponseTime({ period: minute, statistic: 'p99' }),
+      ]),
+      graph('Healthy targets', [service.healthyHosts.metric]),
+    ]);
+    dashboard.addSection('Service and logs', [
+      graph('Service CPU and memory (%)', [
+        this.app.service.metricCpuUtilization({ period: minute }),
+        this.app.service.metricMemoryUtilization({ period: minute }),
+      ]),
+      graph('Error log lines per minute', [this.errorLogAlarm.metric]),
+      graph('Rejected connections', [lb.rejectedConnectionCount({ period: minute, statistic: 'Sum' })]),
+    ]);
+    dashboard.addSection('Database', [
+      graph('CPU (%)', [db.metricCPUUtilization({ period: minute })]),
+      graph('Connections', [db.metricDatabaseConnections({ period: minute, statistic: 'Maximum' })]),
+      graph('Free storage (bytes)', [db.metricFreeStorageSpace({ period: minute, statistic: 'Minimum' })]),
+      graph('Read and write latency (s)', [
+        db.metric('ReadLatency', { period: minute }),
+        db.metric('WriteLatency', { period: minute }),
+      ]),
+    ]);
+    dashboard.addSection('Restore drill', [
+      graph('Drill passed (1) or failed (0)', [drill.metricDrillSucceeded({ period: Duration.hours(1) })]),
+      graph('RPO offered and data age (s)', [drill.metricRestorePointLagSeconds(), drill.metricDataAgeSeconds()]),
+      graph('Restore time, RTO (s)', [drill.metricRestoreSeconds()]),
+      graph('Seconds since last success', [drill.metricSecondsSinceLastSuccess()]),
+    ]);
+    dashboard.addAlarmStatus(
+      'Deployment guards (a deployment rolls back when one is in ALARM)',
+      service.deploymentAlarms.map((a) => a.alarm),
+    );
+    dashboard.addAlarmStatus('Every alarm', [
+      service.serviceHealth,
+      ...service.all.map((a) => a.alarm),
+      this.errorLogAlarm.alarm.alarm,
+      ...this.database.alarms.all.map((a) => a.alarm),
+      ...drill.alarms.map((a) => a.alarm),
+    ]);
+    return dashboard;
   }
 }

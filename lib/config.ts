@@ -22,6 +22,11 @@ export interface BaselineConfig {
   readonly stackName: string;
   readonly region: string;
   readonly alertEmails: readonly string[];
+  readonly alertWebhooks: readonly string[];
+  readonly notifyEmails: readonly string[];
+  readonly slackWorkspaceId: string;
+  readonly slackChannelId: string;
+  readonly monthlyBudgetUsd: number;
   readonly containerImage: string;
   readonly containerPort: number;
   readonly healthCheckPath: string;
@@ -56,6 +61,8 @@ interface SettingSpec {
   readonly allowed: string;
   /** Returns true when a value of the right kind is allowed. */
   readonly check: (value: never) => boolean;
+  /** For lists: whether one item is allowed (the error then names the bad items). */
+  readonly item?: (value: string) => boolean;
 }
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -112,6 +119,47 @@ export const SETTINGS = {
     defaults: same([]),
     allowed: 'a list of at most 10 e-mail addresses such as "oncall@example.com"',
     check: (v: string[]) => v.length <= 10 && v.every((e) => EMAIL_PATTERN.test(e)),
+    item: (e: string) => EMAIL_PATTERN.test(e),
+  },
+  alertWebhooks: {
+    kind: 'string-list',
+    description:
+      'HTTPS endpoints (an incident tool, for example) subscribed to the page topic (comma-separated with -c).',
+    defaults: same([]),
+    allowed: 'a list of at most 10 https:// URLs',
+    check: (v: string[]) => v.length <= 10 && v.every(isHttpsUrl),
+    item: isHttpsUrl,
+  },
+  notifyEmails: {
+    kind: 'string-list',
+    description: 'E-mail addresses for warnings (the notify topic); empty means the alertEmails.',
+    defaults: same([]),
+    allowed: 'a list of at most 10 e-mail addresses such as "oncall@example.com"',
+    check: (v: string[]) => v.length <= 10 && v.every((e) => EMAIL_PATTERN.test(e)),
+    item: (e: string) => EMAIL_PATTERN.test(e),
+  },
+  slackWorkspaceId: {
+    kind: 'string',
+    description:
+      'AWS Chatbot Slack workspace ID (authorised once in the Chatbot console); with slackChannelId, both topics go to Slack.',
+    defaults: same(''),
+    allowed: 'empty, or a Slack workspace ID such as "T0123ABCD"',
+    check: (v: string) => v === '' || /^[A-Z0-9]{9,12}$/.test(v),
+  },
+  slackChannelId: {
+    kind: 'string',
+    description: 'Slack channel ID (not its name) for AWS Chatbot.',
+    defaults: same(''),
+    allowed: 'empty, or a Slack channel ID such as "C0123ABCD"',
+    check: (v: string) => v === '' || /^[A-Z0-9]{9,12}$/.test(v),
+  },
+  monthlyBudgetUsd: {
+    kind: 'integer',
+    description:
+      'AWS Budgets monthly cost budget for the account (warns the notify topic at 80 % actual and 100 % forecast); 0 turns it off.',
+    defaults: { dev: 100, production: 500 },
+    allowed: 'a whole number of US dollars from 0 to 1000000',
+    check: intBetween(0, 1_000_000),
   },
   containerImage: {
     kind: 'string',
@@ -363,13 +411,27 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
       `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY_MIB[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
     );
   }
+  if (
+    valid('slackWorkspaceId') &&
+    valid('slackChannelId') &&
+    (c.slackWorkspaceId === '') !== (c.slackChannelId === '')
+  ) {
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.slackChannelId and slackWorkspaceId must be set together, got ${show(c.slackWorkspaceId)} and ${show(c.slackChannelId)}`,
+    );
+  }
   if (valid('dbAllocatedStorageGiB') && valid('dbMaxAllocatedStorageGiB')) {
     const problem = storageCeilingProblem(c.dbAllocatedStorageGiB, c.dbMaxAllocatedStorageGiB);
     if (problem) problems.push(`${CONFIG_CONTEXT_KEY}.dbMaxAllocatedStorageGiB ${problem}`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...c, alertEmails: Object.freeze([...c.alertEmails]) });
+  return Object.freeze({
+    ...c,
+    alertEmails: Object.freeze([...c.alertEmails]),
+    alertWebhooks: Object.freeze([...c.alertWebhooks]),
+    notifyEmails: Object.freeze([...c.notifyEmails]),
+  });
 }
 
 function checkSetting(name: SettingName, value: unknown): string | undefined {
@@ -386,7 +448,7 @@ function checkSetting(name: SettingName, value: unknown): string | undefined {
     case 'string-list': {
       if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) return fail();
       if (spec.check(value as never)) return undefined;
-      const bad = value.filter((v) => !EMAIL_PATTERN.test(v));
+      const bad = spec.item ? value.filter((v) => !spec.item?.(v)) : [];
       return bad.length > 0
         ? `${CONFIG_CONTEXT_KEY}.${name} must be ${spec.allowed}, got ${bad.map((b) => show(b)).join(', ')}`
         : fail();
@@ -414,6 +476,10 @@ function parseOverride(kind: Kind, value: string): unknown {
     default:
       return value;
   }
+}
+
+function isHttpsUrl(value: string): boolean {
+  return /^https:\/\/[^\s/]+\S*$/.test(value);
 }
 
 function show(value: unknown): string {

@@ -103,6 +103,8 @@ export class KitAlarm extends Construct {
   }
 
   public readonly alarm: cloudwatch.Alarm;
+  /** The metric or expression the alarm watches (graph this one: `alarm.metric` re-derives it). */
+  public readonly metric: cloudwatch.IMetric;
   public readonly severity: Severity;
   /**
    * Worst-case time from the start of a problem to the alarm: period × datapoints to alarm, plus the
@@ -123,6 +125,7 @@ export class KitAlarm extends Construct {
     ]);
 
     this.severity = props.severity;
+    this.metric = props.metric;
     this.alarm = new cloudwatch.Alarm(this, 'Resource', {
       metric: props.metric,
       threshold: props.threshold,

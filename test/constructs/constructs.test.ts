@@ -117,7 +117,7 @@ describe('AlertTopic', () => {
   test('fails on malformed e-mail addresses', () => {
     const { stack } = userStack();
     expect(() => new AlertTopic(stack, 'Alerts', { emails: ['ops@example.com', 'ops', 'a b@example.com'] })).toThrow(
-      'UserStack/Alerts: emails must be e-mail addresses such as "oncall@example.com", got "ops", "a b@example.com"',
+      'UserStack/Alerts: page emails must be e-mail addresses such as "oncall@example.com", got "ops", "a b@example.com"; notify emails must be e-mail addresses such as "oncall@example.com", got "ops", "a b@example.com"',
     );
   });
 });

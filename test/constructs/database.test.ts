@@ -43,11 +43,13 @@ describe('instance class arithmetic', () => {
 });
 
 describe('database alarms', () => {
-  test('six alarms, each routed to the alert topic on ALARM and OK', () => {
+  test('six alarms, each routed by severity on ALARM and OK: storage and connections page, the rest notify', () => {
     const { template, stack, alerts } = databaseStack();
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
-    const topic = { Ref: logicalId(stack, alerts.topic) };
-    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [topic], OKActions: [topic] }, 6);
+    const page = { Ref: logicalId(stack, alerts.topic) };
+    const notify = { Ref: logicalId(stack, alerts.notifyTopic) };
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [page], OKActions: [page] }, 2);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { AlarmActions: [notify], OKActions: [notify] }, 4);
   });
 
   test.each([

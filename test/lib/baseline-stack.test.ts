@@ -104,8 +104,9 @@ describe('alert topic', () => {
   test('subscribes every configured e-mail address, and none by default', () => {
     dev().template.resourceCountIs('AWS::SNS::Subscription', 0);
     const { template } = synthBaseline({ alertEmails: 'a@example.com,b@example.com' });
-    template.resourceCountIs('AWS::SNS::Subscription', 2);
-    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'b@example.com' });
+    // Each address hears both severities unless notifyEmails says otherwise.
+    template.resourceCountIs('AWS::SNS::Subscription', 4);
+    template.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'b@example.com' }, 2);
   });
 });
 
@@ -255,6 +256,11 @@ describe('traffic layout', () => {
     dbMaxAllocatedStorageGiB: 200,
     databaseName: 'shop',
     restoreDrillSchedule: 'daily',
+    alertWebhooks: 'https://hooks.example.com/prod',
+    notifyEmails: 'dev@example.com',
+    slackWorkspaceId: 'T0123ABCD',
+    slackChannelId: 'C0123ABCD',
+    monthlyBudgetUsd: 0,
     rpoTargetMinutes: 30,
     rtoTargetMinutes: 120,
   };
@@ -267,6 +273,8 @@ describe('traffic layout', () => {
     const settings: Record<string, unknown> = { [name]: VARIANTS[name] };
     if (name === 'taskCpu') settings.taskMemoryMiB = 2048;
     if (name === 'taskMemoryMiB') settings.taskCpu = 256;
+    if (name === 'slackWorkspaceId') settings.slackChannelId = VARIANTS.slackChannelId;
+    if (name === 'slackChannelId') settings.slackWorkspaceId = VARIANTS.slackWorkspaceId;
     expect(rulesOf(settings)).toEqual(rulesOf({}));
   });
 });
@@ -476,6 +484,7 @@ describe('metadata contract', () => {
     expect(roles).toEqual([
       'AlertTopic:alert-key',
       'AlertTopic:alert-topic',
+      'AlertTopic:notify-topic',
       'AppService:app-service',
       'BaselineManifest:manifest',
       'BaselineNetwork:vpc',
@@ -490,15 +499,27 @@ describe('metadata contract', () => {
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-notify',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
+      'KitAlarm:alarm-page',
+      'KitAlarm:alarm-page',
+      'KitAlarm:alarm-page',
+      'OperationsDashboard:dashboard',
       'ResilientDatabase:database',
       'ResilientDatabase:database-key',
       'ResilientDatabase:database-secret',
       'RestoreDrill:restore-drill',
       'RestoreDrill:restore-drill-spec',
+      'ServiceAlarms:service-health',
     ]);
     const versions = new Set(
       Object.values<any>(json.Resources)

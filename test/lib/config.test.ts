@@ -18,6 +18,11 @@ describe('defaults', () => {
       stackName: 'ProdBaseline',
       region: 'us-east-1',
       alertEmails: [],
+      alertWebhooks: [],
+      notifyEmails: [],
+      slackWorkspaceId: '',
+      slackChannelId: '',
+      monthlyBudgetUsd: 100,
       containerImage: 'public.ecr.aws/nginx/nginx:1.27-alpine',
       containerPort: 80,
       healthCheckPath: '/',
@@ -48,6 +53,7 @@ describe('defaults', () => {
     const changed = SETTING_NAMES.filter((n) => JSON.stringify(dev[n]) !== JSON.stringify(production[n]));
     expect(changed).toEqual([
       'profile',
+      'monthlyBudgetUsd',
       'taskCpu',
       'taskMemoryMiB',
       'desiredCount',

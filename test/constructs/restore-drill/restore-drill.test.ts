@@ -416,7 +416,7 @@ describe('alarms', () => {
         ComparisonOperator: operator,
         TreatMissingData: missing,
         EvaluationPeriods: 1,
-        AlarmActions: [{ Ref: logicalId(stack, alerts.topic) }],
+        AlarmActions: [{ Ref: logicalId(stack, text.startsWith('[page]') ? alerts.topic : alerts.notifyTopic) }],
         AlarmDescription: Match.stringLikeRegexp(`^${text.replace(/[[\]]/g, '\\$&')}`),
       });
     },

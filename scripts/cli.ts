@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { KIT_VERSION } from '../constructs/core/version';
+import { type RestoreDrillSeams, registerRestoreDrill } from './commands/restore-drill';
 
 /** Exit codes every prod-baseline command shares. */
 export const ExitCode = {
@@ -12,10 +13,31 @@ export const ExitCode = {
   USAGE: 2,
   /** AWS answered with an error, or a wait timed out. */
   AWS_ERROR: 3,
+  /** Interrupted with Ctrl-C (128 + SIGINT), after cleaning up. */
+  INTERRUPTED: 130,
 } as const;
 
-/** The `prod-baseline` command and its subcommands. */
-export function buildProgram(): Command {
+/**
+ * Test-only replacements for what commands reach outside the process (AWS clients, the database
+ * endpoint, signals). Not user-facing: no flag sets them; only tests pass them to {@link main}.
+ */
+export interface CommandSeams {
+  readonly restoreDrill?: RestoreDrillSeams;
+}
+
+/** What a subcommand gets from {@link main}: where to write, and where to leave its exit code. */
+export interface CommandContext {
+  readonly out: Output;
+  readonly err: Output;
+  /** The code `main` returns; a subcommand's action sets it. */
+  exitCode: number;
+  readonly seams: CommandSeams;
+}
+
+/** The `prod-baseline` command and its subcommands, writing where `context` says. */
+export function buildProgram(
+  context: CommandContext = { out: process.stdout, err: process.stderr, exitCode: 0, seams: {} },
+): Command {
   const program = new Command('prod-baseline')
     .description(
       'Operational commands of the prod-baseline kit. Each one finds the resources it acts on through ' +
@@ -31,7 +53,11 @@ export function buildProgram(): Command {
         'Exit codes: 0 ok, 1 findings (failed checks), 2 usage or config error, 3 AWS error or timeout.',
         'Docs: the README of the prod-baseline package.',
       ].join('\n'),
-    );
+    )
+    // Before the subcommands: they inherit these settings when they are added.
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => context.out.write(s), writeErr: (s) => context.err.write(s) });
+  registerRestoreDrill(program, context);
   return program;
 }
 
@@ -40,22 +66,25 @@ export interface Output {
   write(text: string): unknown;
 }
 
-/** Runs the command line; returns the exit code instead of exiting, so tests can call it. */
+/**
+ * Runs the command line; returns the exit code instead of exiting, so tests can call it. `seams` is
+ * for tests only.
+ */
 export async function main(
   argv: readonly string[],
   out: Output = process.stdout,
   err: Output = process.stderr,
+  seams: CommandSeams = {},
 ): Promise<number> {
-  const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeOut: (s) => out.write(s), writeErr: (s) => err.write(s) });
+  const context: CommandContext = { out, err, exitCode: ExitCode.OK, seams };
+  const program = buildProgram(context);
   if (argv.length === 0) {
     out.write(program.helpInformation());
     return ExitCode.OK;
   }
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return ExitCode.OK;
+    return context.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;

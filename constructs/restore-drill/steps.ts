@@ -53,7 +53,8 @@ export class DrillError extends Error {
     message: string,
   ) {
     super(message);
-    this.name = 'DrillError';
+    // Step Functions reports a Lambda error by its name: the code travels with it (DrillError.timeout).
+    this.name = `DrillError.${code}`;
   }
 }
 

@@ -152,7 +152,7 @@ async function expectDrillError(promise: Promise<unknown>, code: DrillErrorCode,
     (e: unknown) => e,
   );
   expect(error).toBeInstanceOf(DrillError);
-  expect(error).toMatchObject({ name: 'DrillError', code, message });
+  expect(error).toMatchObject({ name: `DrillError.${code}`, code, message });
 }
 
 function run(extra: Partial<DrillRun> = {}): DrillRun {

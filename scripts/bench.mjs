@@ -2,9 +2,12 @@
 //  - median wall time of N `cdk synth` runs of the baseline app and of an empty CDK app (same CLI, same
 //    runner: tsx), and their ratio;
 //  - wall time of one `npm test`;
-//  - size and resource count of the synthesized baseline template.
+//  - size and resource count of the synthesized baseline template;
+//  - the size of each bundled Lambda handler (the package build's output);
+//  - the wall time of `restore-drill --local` against moto_server and a local TLS PostgreSQL: jest's
+//    own duration of the end-to-end test, median of N runs (it includes the test's few-ms set-up).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +43,40 @@ function synthTimes(appCommand, out) {
   return times;
 }
 
+/** Bundles the handlers as the package build does and reports each bundle's size. */
+function handlerSizes() {
+  timed('npm', ['run', 'build', '--silent']);
+  const sizes = {};
+  const dist = join(root, 'dist', 'constructs');
+  for (const entry of readdirSync(dist, { recursive: true }).map(String)) {
+    if (/\.(handler|canary)[/\\]/.test(entry) && entry.endsWith('.js')) {
+      sizes[entry.replace(/\\/g, '/')] = round(statSync(join(dist, entry)).size / 1024, 0);
+    }
+  }
+  return sizes;
+}
+
+/** jest's duration of the end-to-end `restore-drill --local` test against moto, once per run. */
+function localDrillSeconds(dir) {
+  const name = 'restores, proves the data, publishes the figures and deletes the drill instance';
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const out = join(dir, `drill-${i}.json`);
+    timed(process.execPath, [
+      join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
+      'test/scripts/restore-drill.test.ts',
+      '-t',
+      name,
+      '--json',
+      `--outputFile=${out}`,
+    ]);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const test = report.testResults[0].assertionResults.find((t) => t.title === name);
+    times.push(test.duration / 1000);
+  }
+  return times;
+}
+
 const work = mkdtempSync(join(tmpdir(), 'pb-bench-'));
 try {
   const baselineOut = join(work, 'baseline');
@@ -48,6 +85,8 @@ try {
   const templateFile = join(baselineOut, 'ProdBaseline.template.json');
   const template = JSON.parse(readFileSync(templateFile, 'utf8'));
   const testSeconds = skipTests ? null : timed('npm', ['test', '--silent']);
+  const handlers = handlerSizes();
+  const drillSeconds = localDrillSeconds(work);
 
   const result = {
     machine: {
@@ -69,6 +108,8 @@ try {
       bytes: statSync(templateFile).size,
       resources: Object.keys(template.Resources).length,
     },
+    handlerBundleKiB: handlers,
+    restoreDrillLocalSeconds: { median: round(median(drillSeconds), 3), runs: drillSeconds.map((x) => round(x, 3)) },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { KIT_VERSION } from '../constructs/core/version';
+import { type AlarmTestSeams, registerAlarmTest } from './commands/alarm-test';
 import { type RestoreDrillSeams, registerRestoreDrill } from './commands/restore-drill';
 
 /** Exit codes every prod-baseline command shares. */
@@ -23,6 +24,7 @@ export const ExitCode = {
  */
 export interface CommandSeams {
   readonly restoreDrill?: RestoreDrillSeams;
+  readonly alarmTest?: AlarmTestSeams;
 }
 
 /** What a subcommand gets from {@link main}: where to write, and where to leave its exit code. */
@@ -58,6 +60,7 @@ export function buildProgram(
     .exitOverride()
     .configureOutput({ writeOut: (s) => context.out.write(s), writeErr: (s) => context.err.write(s) });
   registerRestoreDrill(program, context);
+  registerAlarmTest(program, context, context.seams.alarmTest);
   return program;
 }
 

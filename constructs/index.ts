@@ -1,3 +1,5 @@
+export * from './canary/check';
+export * from './canary/health-canary';
 export * from './core/errors';
 export * from './core/manifest';
 export * from './core/metadata';

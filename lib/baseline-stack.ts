@@ -3,10 +3,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { HealthCanary } from '../constructs/canary/health-canary';
 import { BaselineManifest } from '../constructs/core/manifest';
 import { ResilientDatabase } from '../constructs/database/resilient-database';
 import { AppService } from '../constructs/deploy/app-service';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
+import { type KitAlarm, Severity } from '../constructs/monitoring/alarms';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
 import { MonthlyBudget } from '../constructs/monitoring/budget';
 import { graph, OperationsDashboard } from '../constructs/monitoring/dashboard';
@@ -37,6 +39,9 @@ export class BaselineStack extends Stack {
   public readonly database: ResilientDatabase;
   public readonly restoreDrill: RestoreDrill;
   public readonly serviceAlarms: ServiceAlarms;
+  public readonly canary: HealthCanary;
+  /** The alarms a deployment rolls back on: the service's deployment guards and the canary. */
+  public readonly deploymentAlarms: readonly KitAlarm[];
   public readonly errorLogAlarm: ErrorLogAlarm;
   public readonly dashboard: OperationsDashboard;
   public readonly manifest: BaselineManifest;
@@ -138,6 +143,18 @@ export class BaselineStack extends Stack {
       service: this.app.service,
       routing: this.alerts,
     });
+    // The canary's failure pages through ServiceHealth; a canary that stopped running only notifies.
+    this.canary = new HealthCanary(this, 'Canary', {
+      url: this.traffic.url,
+      healthPath: config.healthCheckPath,
+      schedule: Duration.minutes(config.canaryRateMinutes),
+    });
+    this.serviceAlarms.addCriticalAlarm(this.canary.alarm.alarm);
+    this.deploymentAlarms = [...this.serviceAlarms.deploymentAlarms, this.canary.alarm];
+    for (const action of this.alerts.actionsFor(Severity.NOTIFY)) {
+      this.canary.notRunningAlarm.alarm.addAlarmAction(action);
+      this.canary.notRunningAlarm.alarm.addOkAction(action);
+    }
     this.errorLogAlarm = new ErrorLogAlarm(this, 'ErrorLogs', { logGroup: this.app.logGroup, routing: this.alerts });
     this.dashboard = this.buildDashboard();
 
@@ -181,6 +198,10 @@ export class BaselineStack extends Stack {
       graph('Error log lines per minute', [this.errorLogAlarm.metric]),
       graph('Rejected connections', [lb.rejectedConnectionCount({ period: minute, statistic: 'Sum' })]),
     ]);
+    dashboard.addSection('Health canary', [
+      graph('Canary success (%)', [this.canary.metricSuccessPercent()]),
+      graph('Canary duration (ms)', [this.canary.metricDuration()]),
+    ]);
     dashboard.addSection('Database', [
       graph('CPU (%)', [db.metricCPUUtilization({ period: minute })]),
       graph('Connections', [db.metricDatabaseConnections({ period: minute, statistic: 'Maximum' })]),
@@ -198,7 +219,7 @@ export class BaselineStack extends Stack {
     ]);
     dashboard.addAlarmStatus(
       'Deployment guards (a deployment rolls back when one is in ALARM)',
-      service.deploymentAlarms.map((a) => a.alarm),
+      this.deploymentAlarms.map((a) => a.alarm),
     );
     dashboard.addAlarmStatus('Every alarm', [
       service.serviceHealth,
@@ -206,6 +227,7 @@ export class BaselineStack extends Stack {
       this.errorLogAlarm.alarm.alarm,
       ...this.database.alarms.all.map((a) => a.alarm),
       ...drill.alarms.map((a) => a.alarm),
+      ...this.canary.alarms.map((a) => a.alarm),
     ]);
     return dashboard;
   }

@@ -48,6 +48,7 @@ export interface BaselineConfig {
   readonly restoreDrillSchedule: 'weekly' | 'daily';
   readonly rpoTargetMinutes: number;
   readonly rtoTargetMinutes: number;
+  readonly canaryRateMinutes: number;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -302,6 +303,14 @@ export const SETTINGS = {
     defaults: same(15),
     allowed: 'a whole number from 5 to 1440',
     check: intBetween(5, 1440),
+  },
+  canaryRateMinutes: {
+    kind: 'integer',
+    description:
+      'Minutes between health-canary runs against the app URL (about $10 a month at 5 minutes); a broken external path is detected within this plus 3 minutes.',
+    defaults: { dev: 15, production: 5 },
+    allowed: 'a whole number from 1 to 60',
+    check: intBetween(1, 60),
   },
   rtoTargetMinutes: {
     kind: 'integer',

@@ -368,6 +368,25 @@ describe('in the baseline', () => {
     expect(composites).toHaveLength(1);
   });
 
+  test('the canary runs at the profile rate against the app URL, pages through ServiceHealth and guards deployments', () => {
+    const { json, stack } = synthBaseline({ profile: 'production' });
+    const canary = json.Resources[logicalId(stack, stack.canary.canary)].Properties;
+    expect(canary.Schedule.Expression).toBe('rate(5 minutes)');
+    const rule = JSON.stringify(
+      json.Resources[logicalId(stack, stack.serviceAlarms.serviceHealth)].Properties.AlarmRule,
+    );
+    expect(rule).toContain(logicalId(stack, stack.canary.alarm.alarm));
+    expect(stack.deploymentAlarms.map((a) => a.node.path)).toEqual([
+      'ProdBaseline/ServiceAlarms/DeploymentTarget5xxRate',
+      'ProdBaseline/ServiceAlarms/DeploymentP99Latency',
+      stack.canary.alarm.node.path,
+    ]);
+    expect(
+      synthBaseline().json.Resources[logicalId(synthBaseline().stack, synthBaseline().stack.canary.canary)].Properties
+        .Schedule.Expression,
+    ).toBe('rate(15 minutes)');
+  });
+
   test('the budget follows the profile and 0 turns it off', () => {
     synthBaseline().template.hasResourceProperties('AWS::Budgets::Budget', {
       Budget: Match.objectLike({ BudgetLimit: { Amount: 100, Unit: 'USD' } }),

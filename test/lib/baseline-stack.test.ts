@@ -263,6 +263,7 @@ describe('traffic layout', () => {
     monthlyBudgetUsd: 0,
     rpoTargetMinutes: 30,
     rtoTargetMinutes: 120,
+    canaryRateMinutes: 1,
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);
@@ -493,6 +494,7 @@ describe('metadata contract', () => {
       'BlueGreenTraffic:load-balancer',
       'BlueGreenTraffic:production-listener-rule',
       'BlueGreenTraffic:test-listener-rule',
+      'HealthCanary:canary',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
@@ -506,6 +508,8 @@ describe('metadata contract', () => {
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
+      'KitAlarm:alarm-page',
+      'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
       'KitAlarm:alarm-page',
@@ -542,6 +546,7 @@ describe('metadata contract', () => {
     expect(manifest).toMatchObject({ schema: 1, stackName: 'ProdBaseline' });
     expect(Object.fromEntries(Object.entries<any>(manifest.entries).map(([path, e]) => [path, e.role]))).toEqual({
       Alerts: 'alert-topic',
+      Canary: 'canary',
       App: 'app-service',
       Database: 'database',
       RestoreDrill: 'restore-drill',

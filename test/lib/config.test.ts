@@ -44,6 +44,7 @@ describe('defaults', () => {
       restoreDrillSchedule: 'weekly',
       rpoTargetMinutes: 15,
       rtoTargetMinutes: 60,
+      canaryRateMinutes: 15,
     });
   });
 
@@ -67,6 +68,7 @@ describe('defaults', () => {
       'dbInstanceClass',
       'dbMaxAllocatedStorageGiB',
       'restoreDrillSchedule',
+      'canaryRateMinutes',
     ]);
     expect(production).toMatchObject({
       desiredCount: 2,

@@ -29,6 +29,10 @@ describe('cdk-nag AwsSolutions', () => {
     expect(Object.keys(acknowledged).sort()).toEqual([
       'ProdBaseline/App/Cluster AwsSolutions::AwsSolutions-ECS4',
       'ProdBaseline/App/TaskDefinition AwsSolutions::AwsSolutions-ECS2',
+      'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::<CanaryArtifactsBucket4A60D32B.Arn>/*]',
+      'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:/aws/lambda/cwsyn-prodbacanaryf44d455f-*]',
+      'ProdBaseline/Canary/ArtifactsBucket AwsSolutions::AwsSolutions-S1',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS10',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS11',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS3',

@@ -2,6 +2,22 @@
 // Synthetics, so it is unit-tested against a local HTTP server. `health.canary.ts` wraps it.
 
 /** What a response must look like for a request to pass. */
+/**
+ * The part of `fetch` the check uses, declared here so the published declarations do not depend on
+ * the DOM or Node's global `fetch` types (Node's built-in fetch fits).
+ */
+export type FetchLike = (
+  url: string,
+  init: {
+    method: string;
+    headers: Record<string, string>;
+    body?: string;
+    redirect: 'manual';
+    /** An AbortSignal (typed structurally for the same reason). */
+    signal: { readonly aborted: boolean };
+  },
+) => Promise<{ status: number; text(): Promise<string> }>;
+
 export interface ResponseExpectation {
   /**
    * HTTP status the response must have. Redirects are not followed, so a 301 is a 301.
@@ -123,7 +139,7 @@ export interface HealthCheckReport {
 /** What {@link runHealthCheck} uses from outside, replaceable in tests. */
 export interface HealthCheckOptions {
   /** @default globalThis.fetch */
-  readonly fetchImpl?: typeof fetch;
+  readonly fetchImpl?: FetchLike;
   /** Clock in milliseconds. @default Date.now */
   readonly now?: () => number;
   /** Waits between retries. @default setTimeout */
@@ -191,7 +207,7 @@ export async function runHealthCheck(
   const started = now();
   const deadline = config.budgetMs === undefined ? Number.POSITIVE_INFINITY : started + config.budgetMs;
   const context: RunContext = {
-    fetchImpl: options.fetchImpl ?? globalThis.fetch,
+    fetchImpl: options.fetchImpl ?? (globalThis.fetch as unknown as FetchLike),
     now,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
@@ -231,7 +247,7 @@ export function assertHealthy(report: HealthCheckReport): void {
 }
 
 interface RunContext {
-  readonly fetchImpl: typeof fetch;
+  readonly fetchImpl: FetchLike;
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly userAgent: string;
@@ -334,8 +350,11 @@ async function attemptOnce(
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   const start = context.now();
   // The step's own headers win, User-Agent included, whatever their case.
-  const headers = new Headers({ 'user-agent': context.userAgent });
-  for (const [name, value] of Object.entries(spec.headers ?? {})) headers.set(name, value);
+  const headers: Record<string, string> = { 'user-agent': context.userAgent };
+  for (const [name, value] of Object.entries(spec.headers ?? {})) {
+    for (const key of Object.keys(headers)) if (key.toLowerCase() === name.toLowerCase()) delete headers[key];
+    headers[name] = value;
+  }
   try {
     const response = await context.fetchImpl(`${context.baseUrl}${spec.path}`, {
       method,

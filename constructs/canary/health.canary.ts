@@ -3,6 +3,7 @@
 // `runHealthCheck` and throws when the check fails, which fails the run (SuccessPercent 0).
 import {
   assertHealthy,
+  type FetchLike,
   HEALTH_CANARY_ENV,
   type HealthCheckConfig,
   type HealthCheckReport,
@@ -31,7 +32,7 @@ export async function handler(): Promise<string> {
 export async function runCanary(
   env: Readonly<Record<string, string | undefined>>,
   runtime: SyntheticsRuntime,
-  fetchImpl?: typeof fetch,
+  fetchImpl?: FetchLike,
 ): Promise<HealthCheckReport> {
   const config = readConfig(env);
   const log = (level: 'info' | 'error', record: Record<string, unknown>) =>

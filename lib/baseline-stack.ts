@@ -6,7 +6,7 @@ import type { Construct } from 'constructs';
 import { HealthCanary } from '../constructs/canary/health-canary';
 import { BaselineManifest } from '../constructs/core/manifest';
 import { ResilientDatabase } from '../constructs/database/resilient-database';
-import { AppService } from '../constructs/deploy/app-service';
+import { BlueGreenService } from '../constructs/deploy/blue-green-service';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
 import { type KitAlarm, Severity } from '../constructs/monitoring/alarms';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
@@ -35,7 +35,7 @@ export class BaselineStack extends Stack {
   public readonly network: BaselineNetwork;
   public readonly alerts: AlertTopic;
   public readonly traffic: BlueGreenTraffic;
-  public readonly app: AppService;
+  public readonly app: BlueGreenService;
   public readonly database: ResilientDatabase;
   public readonly restoreDrill: RestoreDrill;
   public readonly serviceAlarms: ServiceAlarms;
@@ -114,13 +114,15 @@ export class BaselineStack extends Stack {
     });
 
     const secret = this.database.secret;
-    this.app = new AppService(this, 'App', {
+    this.app = new BlueGreenService(this, 'App', {
       traffic: this.traffic,
       image: ecs.ContainerImage.fromRegistry(config.containerImage),
       containerPort: config.containerPort,
       cpu: config.taskCpu,
       memoryLimitMiB: config.taskMemoryMiB,
       desiredCount: config.desiredCount,
+      maxCapacity: config.maxTasks,
+      bakeTime: Duration.minutes(config.bakeTimeMinutes),
       logRetention,
       // Not a secret: where the app re-reads the credentials after an authentication failure (rotation).
       environment: { DB_SECRET_ARN: secret.secretArn },
@@ -151,6 +153,7 @@ export class BaselineStack extends Stack {
     });
     this.serviceAlarms.addCriticalAlarm(this.canary.alarm.alarm);
     this.deploymentAlarms = [...this.serviceAlarms.deploymentAlarms, this.canary.alarm];
+    for (const guard of this.deploymentAlarms) this.app.addRollbackAlarm(guard.alarm);
     for (const action of this.alerts.actionsFor(Severity.NOTIFY)) {
       this.canary.notRunningAlarm.alarm.addAlarmAction(action);
       this.canary.notRunningAlarm.alarm.addOkAction(action);

@@ -49,6 +49,8 @@ export interface BaselineConfig {
   readonly rpoTargetMinutes: number;
   readonly rtoTargetMinutes: number;
   readonly canaryRateMinutes: number;
+  readonly bakeTimeMinutes: number;
+  readonly maxTasks: number;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -312,6 +314,21 @@ export const SETTINGS = {
     allowed: 'a whole number from 1 to 60',
     check: intBetween(1, 60),
   },
+  bakeTimeMinutes: {
+    kind: 'integer',
+    description:
+      'Minutes the previous revision keeps running after a blue/green deployment moved production traffic: within them a rollback is a traffic shift.',
+    defaults: same(15),
+    allowed: 'a whole number from 0 to 1440',
+    check: intBetween(0, 1440),
+  },
+  maxTasks: {
+    kind: 'integer',
+    description: 'Autoscaling ceiling of the app tasks (the floor is desiredCount); scales on CPU (60 %) and requests per task.',
+    defaults: { dev: 4, production: 10 },
+    allowed: 'a whole number from 1 to 200',
+    check: intBetween(1, 200),
+  },
   rtoTargetMinutes: {
     kind: 'integer',
     description: 'Recovery time objective: the drill alarms when a restore takes longer.',
@@ -418,6 +435,15 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
   if (valid('taskCpu') && valid('taskMemoryMiB') && !FARGATE_MEMORY_MIB[c.taskCpu].includes(c.taskMemoryMiB)) {
     problems.push(
       `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY_MIB[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
+    );
+  }
+  if (valid('maxTasks') && valid('desiredCount') && c.maxTasks < c.desiredCount) {
+    problems.push(`${CONFIG_CONTEXT_KEY}.maxTasks must be at least desiredCount (${c.desiredCount}), got ${c.maxTasks}`);
+  }
+  // A rollback to a mutable tag would redeploy whatever the tag points at now: the new code.
+  if (valid('containerImage') && profile === 'production' && /:latest$|^[^:@]+$/.test(c.containerImage)) {
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.containerImage must be pinned by digest or an immutable tag in the production profile (a rollback to a mutable tag redeploys the new code), got ${show(c.containerImage)}`,
     );
   }
   if (

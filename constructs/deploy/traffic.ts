@@ -27,6 +27,10 @@ export interface IBlueGreenTraffic {
   readonly blueTargetGroup: elbv2.IApplicationTargetGroup;
   /** The group a blue/green deployment starts the new revision in. */
   readonly greenTargetGroup: elbv2.IApplicationTargetGroup;
+  /** The rule whose forward weights ECS moves between the groups. */
+  readonly productionRule: elbv2.ApplicationListenerRule;
+  /** The rule that routes test traffic to the new revision before production traffic moves. */
+  readonly testRule: elbv2.ApplicationListenerRule;
 }
 
 export interface BlueGreenTrafficProps {

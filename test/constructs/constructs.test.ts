@@ -7,7 +7,7 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
   AlertTopic,
-  AppService,
+  BlueGreenService,
   BaselineManifest,
   BaselineNetwork,
   BlueGreenTraffic,
@@ -131,7 +131,7 @@ describe('BaselineNetwork', () => {
   });
 });
 
-describe('BlueGreenTraffic and AppService', () => {
+describe('BlueGreenTraffic and BlueGreenService', () => {
   test('fail on bad props with the construct path, value and what is allowed', () => {
     const { stack, vpc } = userStack();
     expect(
@@ -150,7 +150,7 @@ describe('BlueGreenTraffic and AppService', () => {
     const traffic = new BlueGreenTraffic(stack, 'Traffic2', { vpc });
     expect(
       () =>
-        new AppService(stack, 'App', {
+        new BlueGreenService(stack, 'App', {
           traffic,
           image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27-alpine'),
           cpu: 256,
@@ -163,7 +163,7 @@ describe('BlueGreenTraffic and AppService', () => {
     const { stack, vpc } = userStack();
     const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     const traffic = new BlueGreenTraffic(stack, 'Traffic', { vpc, deletionProtection: false });
-    const app = new AppService(stack, 'App', {
+    const app = new BlueGreenService(stack, 'App', {
       traffic,
       cluster,
       image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27-alpine'),

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import {
   AlertTopic,
-  AppService,
+  BlueGreenService,
   BlueGreenTraffic,
   ErrorLogAlarm,
   FunctionAlarms,
@@ -23,7 +23,7 @@ function serviceStack(props: Partial<ServiceAlarmsProps> = {}) {
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, flowLogs: { All: {} } });
   const alerts = new AlertTopic(stack, 'Alerts', { emails: ['ops@example.com'] });
   const traffic = new BlueGreenTraffic(stack, 'Traffic', { vpc, deletionProtection: false });
-  const app = new AppService(stack, 'App', {
+  const app = new BlueGreenService(stack, 'App', {
     traffic,
     image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27-alpine'),
   });

@@ -264,6 +264,8 @@ describe('traffic layout', () => {
     rpoTargetMinutes: 30,
     rtoTargetMinutes: 120,
     canaryRateMinutes: 1,
+    bakeTimeMinutes: 30,
+    maxTasks: 20,
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);
@@ -274,6 +276,7 @@ describe('traffic layout', () => {
     const settings: Record<string, unknown> = { [name]: VARIANTS[name] };
     if (name === 'taskCpu') settings.taskMemoryMiB = 2048;
     if (name === 'taskMemoryMiB') settings.taskCpu = 256;
+    if (name === 'desiredCount') settings.maxTasks = 10;
     if (name === 'slackWorkspaceId') settings.slackChannelId = VARIANTS.slackChannelId;
     if (name === 'slackChannelId') settings.slackWorkspaceId = VARIANTS.slackWorkspaceId;
     expect(rulesOf(settings)).toEqual(rulesOf({}));
@@ -486,9 +489,9 @@ describe('metadata contract', () => {
       'AlertTopic:alert-key',
       'AlertTopic:alert-topic',
       'AlertTopic:notify-topic',
-      'AppService:app-service',
       'BaselineManifest:manifest',
       'BaselineNetwork:vpc',
+      'BlueGreenService:app-service',
       'BlueGreenTraffic:blue-target-group',
       'BlueGreenTraffic:green-target-group',
       'BlueGreenTraffic:load-balancer',

@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { AlertTopic, AppService, BlueGreenTraffic, ResilientDatabase } from '../../constructs';
+import { AlertTopic, BlueGreenService, BlueGreenTraffic, ResilientDatabase } from '../../constructs';
 import { cfnLint, PRODUCTION_SETTINGS, requireTool, synthBaseline, testApp } from '../helpers';
 
 beforeAll(() => requireTool('cfn-lint', 'pip install cfn-lint'));
@@ -34,7 +34,7 @@ describe('cfn-lint', () => {
       maxAllocatedStorageGiB: 30,
     });
     const traffic = new BlueGreenTraffic(stack, 'Traffic', { vpc, deletionProtection: false });
-    const app = new AppService(stack, 'App', {
+    const app = new BlueGreenService(stack, 'App', {
       traffic,
       image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27-alpine'),
     });

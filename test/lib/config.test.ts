@@ -45,6 +45,8 @@ describe('defaults', () => {
       rpoTargetMinutes: 15,
       rtoTargetMinutes: 60,
       canaryRateMinutes: 15,
+      bakeTimeMinutes: 15,
+      maxTasks: 4,
     });
   });
 
@@ -69,6 +71,7 @@ describe('defaults', () => {
       'dbMaxAllocatedStorageGiB',
       'restoreDrillSchedule',
       'canaryRateMinutes',
+      'maxTasks',
     ]);
     expect(production).toMatchObject({
       desiredCount: 2,

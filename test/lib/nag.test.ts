@@ -28,6 +28,7 @@ describe('cdk-nag AwsSolutions', () => {
     }
     expect(Object.keys(acknowledged).sort()).toEqual([
       'ProdBaseline/App/Cluster AwsSolutions::AwsSolutions-ECS4',
+      'ProdBaseline/App/Resource AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]',
       'ProdBaseline/App/TaskDefinition AwsSolutions::AwsSolutions-ECS2',
       'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::<CanaryArtifactsBucket4A60D32B.Arn>/*]',

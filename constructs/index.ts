@@ -6,6 +6,7 @@ export * from './core/metadata';
 export * from './core/version';
 export * from './database/database-alarms';
 export * from './database/resilient-database';
+export * from './deploy/blue-green-function';
 export * from './deploy/blue-green-service';
 export * from './deploy/traffic';
 export * from './monitoring/alarms';

@@ -4,7 +4,15 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { BlueGreenService, type BlueGreenServiceProps, BlueGreenTraffic } from '../../constructs';
+import {
+  AlertTopic,
+  BlueGreenFunction,
+  type BlueGreenFunctionProps,
+  BlueGreenService,
+  type BlueGreenServiceProps,
+  BlueGreenTraffic,
+  type FunctionAlarms,
+} from '../../constructs';
 import { acknowledgeNag } from '../../constructs/core/nag';
 import { logicalId, PRODUCTION_SETTINGS, synthBaseline, testApp } from '../helpers';
 
@@ -154,5 +162,57 @@ describe('in the baseline', () => {
       'prodBaseline.containerImage must be pinned by digest or an immutable tag in the production profile (a rollback to a mutable tag redeploys the new code), got "public.ecr.aws/nginx/nginx:latest"',
     );
     expect(() => synthBaseline({ containerImage: 'public.ecr.aws/nginx/nginx:latest' })).not.toThrow();
+  });
+});
+
+describe('BlueGreenFunction', () => {
+  function functionStack(props: Partial<BlueGreenFunctionProps> = {}) {
+    const stack = new Stack(testApp(), 'Api', { env: { region: 'eu-west-1' } });
+    const fn = new lambda.Function(stack, 'Handler', {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => 1'),
+      timeout: Duration.seconds(10),
+    });
+    acknowledgeNag(fn, {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The test function only writes its own logs.',
+    });
+    const alerts = new AlertTopic(stack, 'Alerts');
+    const blueGreen = new BlueGreenFunction(stack, 'BlueGreen', { function: fn, alerts, ...props });
+    const template = Template.fromStack(stack);
+    return { stack, fn, alerts, blueGreen, template, json: template.toJSON() };
+  }
+
+  test('an alias on the current version, shifted 10 % for 5 minutes, rolled back on alarm, failure or stop', () => {
+    const { template, stack, blueGreen } = functionStack();
+    template.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+    template.hasResourceProperties('AWS::CodeDeploy::DeploymentGroup', {
+      DeploymentConfigName: 'CodeDeployDefault.LambdaCanary10Percent5Minutes',
+      AutoRollbackConfiguration: {
+        Enabled: true,
+        Events: ['DEPLOYMENT_FAILURE', 'DEPLOYMENT_STOP_ON_REQUEST', 'DEPLOYMENT_STOP_ON_ALARM'],
+      },
+      AlarmConfiguration: {
+        Enabled: true,
+        Alarms: [{ Name: { Ref: logicalId(stack, (blueGreen.alarms as FunctionAlarms).errorRate.alarm) } }],
+      },
+    });
+    template.hasResource('AWS::Lambda::Alias', {
+      UpdatePolicy: { CodeDeployLambdaAliasUpdate: Match.objectLike({ DeploymentGroupName: Match.anyValue() }) },
+    });
+  });
+
+  test('the function alarms watch the alias and use the function timeout', () => {
+    const { json, stack, blueGreen } = functionStack();
+    const duration = json.Resources[logicalId(stack, (blueGreen.alarms as FunctionAlarms).duration.alarm)].Properties;
+    expect(duration.Threshold).toBe(8000);
+    expect(duration.Dimensions).toEqual(expect.arrayContaining([expect.objectContaining({ Name: 'Resource' })]));
+  });
+
+  test('fails on an alias name Lambda refuses', () => {
+    expect(() => functionStack({ aliasName: '123' })).toThrow(
+      'Api/BlueGreen: aliasName must be 1 to 128 letters, digits, hyphens or underscores and not only digits, got "123"',
+    );
   });
 });

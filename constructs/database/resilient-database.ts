@@ -1,5 +1,7 @@
 import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
@@ -99,6 +101,28 @@ export interface ResilientDatabaseProps {
    * @default - a new key with rotation on, retained on stack deletion
    */
   readonly key?: kms.IKey;
+  /**
+   * An AWS Backup plan in the same region besides RDS's own automated backups: a vault encrypted with
+   * the database key, a daily backup and continuous backup (point-in-time recovery), each kept
+   * `retention`. With continuous backup on, AWS Backup manages the instance's backup window.
+   * @default - none (RDS automated backups only)
+   */
+  readonly awsBackup?: AwsBackupOptions;
+  /**
+   * An RDS Proxy in front of the instance, for apps that open many connections (it pools them, so
+   * queries do not collapse under load); TLS required. Apps connect to `proxy.endpoint`.
+   * @default false
+   */
+  readonly proxy?: boolean;
+}
+
+/** The AWS Backup plan of a `ResilientDatabase`. */
+export interface AwsBackupOptions {
+  /**
+   * How long each backup is kept (continuous backups at most 35 days).
+   * @default Duration.days(35)
+   */
+  readonly retention?: Duration;
 }
 
 /**
@@ -120,6 +144,10 @@ export class ResilientDatabase extends Construct {
   public readonly databaseName: string;
   /** CPU, storage, memory, connections and latency alarms. */
   public readonly alarms: DatabaseAlarms;
+  /** The AWS Backup plan, when `awsBackup` is set. */
+  public readonly backupPlan?: backup.BackupPlan;
+  /** The RDS Proxy, when `proxy` is true. */
+  public readonly proxy?: rds.DatabaseProxy;
 
   constructor(scope: Construct, id: string, props: ResilientDatabaseProps) {
     super(scope, id);
@@ -217,6 +245,49 @@ export class ResilientDatabase extends Construct {
       vpcSubnets: props.rotationSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       rotateImmediatelyOnUpdate: false,
     });
+
+    if (props.awsBackup) {
+      const retention = props.awsBackup.retention ?? Duration.days(35);
+      const retentionDays = retention.toDays({ integral: false });
+      throwIfProblems(this, [
+        !Token.isUnresolved(retentionDays) &&
+          (retentionDays < 1 || retentionDays > 35) &&
+          `awsBackup.retention must be between 1 and 35 days (continuous backups keep at most 35), got ${retention.toHumanString()}`,
+      ]);
+      const vault = new backup.BackupVault(this, 'BackupVault', {
+        encryptionKey: this.key,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.backupPlan = new backup.BackupPlan(this, 'BackupPlan', {
+        backupVault: vault,
+        backupPlanRules: [
+          new backup.BackupPlanRule({
+            ruleName: 'Daily',
+            scheduleExpression: events.Schedule.cron({ hour: '5', minute: '0' }),
+            deleteAfter: retention,
+          }),
+          new backup.BackupPlanRule({ ruleName: 'Continuous', enableContinuousBackup: true, deleteAfter: retention }),
+        ],
+      });
+      const selection = this.backupPlan.addSelection('Database', {
+        resources: [backup.BackupResource.fromRdsDatabaseInstance(this.instance)],
+      });
+      acknowledgeNag(selection, {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]',
+        reason: 'The AWS-managed role policy AWS Backup needs to back up the selected database.',
+      });
+    }
+
+    if (props.proxy) {
+      this.proxy = this.instance.addProxy('Proxy', {
+        secrets: [this.secret],
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        requireTLS: true,
+        debugLogging: false,
+      });
+      this.instance.connections.allowDefaultPortFrom(this.proxy, 'prod-baseline: RDS Proxy to database');
+    }
 
     this.alarms = new DatabaseAlarms(this, 'Alarms', {
       instance: this.instance,

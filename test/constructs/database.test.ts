@@ -154,3 +154,48 @@ describe('Performance Insights', () => {
     });
   });
 });
+
+describe('optional AWS Backup plan and RDS Proxy', () => {
+  test('a vault encrypted with the database key, daily and continuous backups kept 35 days, selecting the instance', () => {
+    const { template, stack, db } = databaseStack({ awsBackup: {} });
+    template.hasResource('AWS::Backup::BackupVault', {
+      DeletionPolicy: 'Retain',
+      Properties: { EncryptionKeyArn: { 'Fn::GetAtt': [logicalId(stack, db.key), 'Arn'] } },
+    });
+    template.hasResourceProperties('AWS::Backup::BackupPlan', {
+      BackupPlan: Match.objectLike({
+        BackupPlanRule: [
+          Match.objectLike({
+            RuleName: 'Daily',
+            ScheduleExpression: 'cron(0 5 * * ? *)',
+            Lifecycle: { DeleteAfterDays: 35 },
+          }),
+          Match.objectLike({
+            RuleName: 'Continuous',
+            EnableContinuousBackup: true,
+            Lifecycle: { DeleteAfterDays: 35 },
+          }),
+        ],
+      }),
+    });
+    template.hasResourceProperties('AWS::Backup::BackupSelection', {
+      BackupSelection: Match.objectLike({ Resources: [Match.objectLike({ 'Fn::Join': Match.anyValue() })] }),
+    });
+  });
+
+  test('fails on a retention continuous backup cannot keep', () => {
+    expect(() => databaseStack({ awsBackup: { retention: Duration.days(90) } })).toThrow(
+      'Db/Db: awsBackup.retention must be between 1 and 35 days (continuous backups keep at most 35), got 90 days',
+    );
+  });
+
+  test('an RDS Proxy that requires TLS and reaches the instance', () => {
+    const { template, stack, db } = databaseStack({ proxy: true });
+    template.hasResourceProperties('AWS::RDS::DBProxy', { RequireTLS: true, EngineFamily: 'POSTGRESQL' });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      SourceSecurityGroupId: {
+        'Fn::GetAtt': [logicalId(stack, (db.proxy as any).connections.securityGroups[0]), 'GroupId'],
+      },
+    });
+  });
+});

@@ -32,6 +32,8 @@ describe('cfn-lint', () => {
       alerts,
       allocatedStorageGiB: 30,
       maxAllocatedStorageGiB: 30,
+      awsBackup: {},
+      proxy: true,
     });
     const traffic = new BlueGreenTraffic(stack, 'Traffic', { vpc, deletionProtection: false });
     const app = new BlueGreenService(stack, 'App', {

@@ -8,6 +8,7 @@ export * from './database/database-alarms';
 export * from './database/resilient-database';
 export * from './deploy/blue-green-function';
 export * from './deploy/blue-green-service';
+export * from './deploy/migration-snapshot';
 export * from './deploy/traffic';
 export * from './monitoring/alarms';
 export * from './monitoring/alert-topic';

@@ -5,8 +5,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { HealthCanary } from '../constructs/canary/health-canary';
 import { BaselineManifest } from '../constructs/core/manifest';
+import { acknowledgeNag, nagName } from '../constructs/core/nag';
 import { ResilientDatabase } from '../constructs/database/resilient-database';
 import { BlueGreenService } from '../constructs/deploy/blue-green-service';
+import { MigrationSnapshotHook } from '../constructs/deploy/migration-snapshot';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
 import { type KitAlarm, Severity } from '../constructs/monitoring/alarms';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
@@ -114,6 +116,9 @@ export class BaselineStack extends Stack {
     });
 
     const secret = this.database.secret;
+    const snapshots = config.preDeploySnapshots
+      ? new MigrationSnapshotHook(this, 'MigrationSnapshots', { database: this.database.instance })
+      : undefined;
     this.app = new BlueGreenService(this, 'App', {
       traffic: this.traffic,
       image: ecs.ContainerImage.fromRegistry(config.containerImage),
@@ -123,6 +128,7 @@ export class BaselineStack extends Stack {
       desiredCount: config.desiredCount,
       maxCapacity: config.maxTasks,
       bakeTime: Duration.minutes(config.bakeTimeMinutes),
+      lifecycleHooks: snapshots ? [snapshots.hook] : undefined,
       logRetention,
       // Not a secret: where the app re-reads the credentials after an authentication failure (rotation).
       environment: { DB_SECRET_ARN: secret.secretArn },
@@ -135,6 +141,12 @@ export class BaselineStack extends Stack {
       },
     });
     this.database.allowConnectionsFrom(this.app.service);
+    if (snapshots) {
+      acknowledgeNag(this.app.service, {
+        id: `AwsSolutions-IAM5[Resource::${nagName(this, snapshots.function.functionArn)}:*]`,
+        reason: 'aws-cdk-lib lets ECS invoke the snapshot hook function and its versions; nothing else matches.',
+      });
+    }
     // The app itself may read the secret again after a password rotation (the task role, not only
     // the execution role that injects it at start).
     secret.grantRead(this.app.taskDefinition.taskRole);

@@ -51,6 +51,7 @@ export interface BaselineConfig {
   readonly canaryRateMinutes: number;
   readonly bakeTimeMinutes: number;
   readonly maxTasks: number;
+  readonly preDeploySnapshots: boolean;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -324,10 +325,19 @@ export const SETTINGS = {
   },
   maxTasks: {
     kind: 'integer',
-    description: 'Autoscaling ceiling of the app tasks (the floor is desiredCount); scales on CPU (60 %) and requests per task.',
+    description:
+      'Autoscaling ceiling of the app tasks (the floor is desiredCount); scales on CPU (60 %) and requests per task.',
     defaults: { dev: 4, production: 10 },
     allowed: 'a whole number from 1 to 200',
     check: intBetween(1, 200),
+  },
+  preDeploySnapshots: {
+    kind: 'boolean',
+    description:
+      'Take an RDS snapshot before each forward deployment (kept 14 days), so a rollback across a schema migration has a restore point.',
+    defaults: { dev: false, production: true },
+    allowed: 'true or false',
+    check: () => true,
   },
   rtoTargetMinutes: {
     kind: 'integer',
@@ -438,7 +448,9 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
     );
   }
   if (valid('maxTasks') && valid('desiredCount') && c.maxTasks < c.desiredCount) {
-    problems.push(`${CONFIG_CONTEXT_KEY}.maxTasks must be at least desiredCount (${c.desiredCount}), got ${c.maxTasks}`);
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.maxTasks must be at least desiredCount (${c.desiredCount}), got ${c.maxTasks}`,
+    );
   }
   // A rollback to a mutable tag would redeploy whatever the tag points at now: the new code.
   if (valid('containerImage') && profile === 'production' && /:latest$|^[^:@]+$/.test(c.containerImage)) {

@@ -90,6 +90,11 @@ export interface BlueGreenServiceProps {
    */
   readonly smokeTest?: lambda.IFunction;
   /**
+   * More lifecycle hooks, such as a `MigrationSnapshotHook`'s `hook`.
+   * @default - none
+   */
+  readonly lifecycleHooks?: readonly ecs.IDeploymentLifecycleHookTarget[];
+  /**
    * Fewest tasks (autoscaling floor).
    * @default - desiredCount
    */
@@ -210,13 +215,16 @@ export class BlueGreenService extends Construct {
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       deploymentStrategy: ecs.DeploymentStrategy.BLUE_GREEN,
       bakeTime,
-      lifecycleHooks: props.smokeTest
-        ? [
-            new ecs.DeploymentLifecycleLambdaTarget(props.smokeTest, 'SmokeTest', {
-              lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
-            }),
-          ]
-        : undefined,
+      lifecycleHooks: [
+        ...(props.lifecycleHooks ?? []),
+        ...(props.smokeTest
+          ? [
+              new ecs.DeploymentLifecycleLambdaTarget(props.smokeTest, 'SmokeTest', {
+                lifecycleStages: [ecs.DeploymentLifecycleStage.POST_TEST_TRAFFIC_SHIFT],
+              }),
+            ]
+          : []),
+      ],
     });
     this.service
       .loadBalancerTarget({

@@ -266,6 +266,7 @@ describe('traffic layout', () => {
     canaryRateMinutes: 1,
     bakeTimeMinutes: 30,
     maxTasks: 20,
+    preDeploySnapshots: true,
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);

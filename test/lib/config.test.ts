@@ -47,6 +47,7 @@ describe('defaults', () => {
       canaryRateMinutes: 15,
       bakeTimeMinutes: 15,
       maxTasks: 4,
+      preDeploySnapshots: false,
     });
   });
 
@@ -72,6 +73,7 @@ describe('defaults', () => {
       'restoreDrillSchedule',
       'canaryRateMinutes',
       'maxTasks',
+      'preDeploySnapshots',
     ]);
     expect(production).toMatchObject({
       desiredCount: 2,

@@ -11,7 +11,7 @@ describe('baseline stack snapshots', () => {
 
   test('production with an alert subscriber', () => {
     const { json } = synthBaseline(PRODUCTION_SETTINGS);
-    expect(Object.keys(json.Resources)).toHaveLength(141);
+    expect(Object.keys(json.Resources)).toHaveLength(147);
     expect(normalizedTemplate(json)).toMatchSnapshot();
   });
 });

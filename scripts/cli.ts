@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { KIT_VERSION } from '../constructs/core/version';
 import { type AlarmTestSeams, registerAlarmTest } from './commands/alarm-test';
 import { type RestoreDrillSeams, registerRestoreDrill } from './commands/restore-drill';
+import { type RollbackSeams, registerRollback } from './commands/rollback';
+import { registerStatus, type StatusSeams } from './commands/status';
 
 /** Exit codes every prod-baseline command shares. */
 export const ExitCode = {
@@ -25,6 +27,8 @@ export const ExitCode = {
 export interface CommandSeams {
   readonly restoreDrill?: RestoreDrillSeams;
   readonly alarmTest?: AlarmTestSeams;
+  readonly rollback?: RollbackSeams;
+  readonly status?: StatusSeams;
 }
 
 /** What a subcommand gets from {@link main}: where to write, and where to leave its exit code. */
@@ -61,6 +65,8 @@ export function buildProgram(
     .configureOutput({ writeOut: (s) => context.out.write(s), writeErr: (s) => context.err.write(s) });
   registerRestoreDrill(program, context);
   registerAlarmTest(program, context, context.seams.alarmTest);
+  registerRollback(program, context, context.seams.rollback);
+  registerStatus(program, context, context.seams.status);
   return program;
 }
 

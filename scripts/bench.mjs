@@ -5,7 +5,9 @@
 //  - size and resource count of the synthesized baseline template;
 //  - the size of each bundled Lambda handler (the package build's output);
 //  - the wall time of `restore-drill --local` against moto_server and a local TLS PostgreSQL: jest's
-//    own duration of the end-to-end test, median of N runs (it includes the test's few-ms set-up).
+//    own duration of the end-to-end test, median of N runs (it includes the test's few-ms set-up);
+//  - the overhead of `rollback` against moto (waits are instant there, so this is the command's own
+//    time): jest's duration of the Lambda-alias and the ECS-redeploy end-to-end tests.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -56,25 +58,32 @@ function handlerSizes() {
   return sizes;
 }
 
-/** jest's duration of the end-to-end `restore-drill --local` test against moto, once per run. */
-function localDrillSeconds(dir) {
-  const name = 'restores, proves the data, publishes the figures and deletes the drill instance';
+/** jest's duration of one named end-to-end test, once per run. */
+function testSeconds(dir, file, name) {
   const times = [];
   for (let i = 0; i < runs; i++) {
-    const out = join(dir, `drill-${i}.json`);
+    const out = join(dir, `test-${times.length}-${Date.now()}.json`);
     timed(process.execPath, [
       join(root, 'node_modules', 'jest', 'bin', 'jest.js'),
-      'test/scripts/restore-drill.test.ts',
+      file,
       '-t',
       name,
       '--json',
       `--outputFile=${out}`,
     ]);
     const report = JSON.parse(readFileSync(out, 'utf8'));
-    const test = report.testResults[0].assertionResults.find((t) => t.title === name);
+    const test = report.testResults[0].assertionResults.find((t) => t.title.endsWith(name) && t.status === 'passed');
     times.push(test.duration / 1000);
   }
   return times;
+}
+
+function localDrillSeconds(dir) {
+  return testSeconds(
+    dir,
+    'test/scripts/restore-drill.test.ts',
+    'restores, proves the data, publishes the figures and deletes the drill instance',
+  );
 }
 
 const work = mkdtempSync(join(tmpdir(), 'pb-bench-'));
@@ -87,6 +96,16 @@ try {
   const testSeconds = skipTests ? null : timed('npm', ['test', '--silent']);
   const handlers = handlerSizes();
   const drillSeconds = localDrillSeconds(work);
+  const rollbackLambda = testSeconds(
+    work,
+    'test/scripts/rollback-moto.test.ts',
+    'points the alias from version 2 back at version 1 and reports the time',
+  );
+  const rollbackEcs = testSeconds(
+    work,
+    'test/scripts/rollback-moto.test.ts',
+    'redeploys the previous task definition with UpdateService and is done when traffic is on blue and healthy',
+  );
 
   const result = {
     machine: {
@@ -110,6 +129,10 @@ try {
     },
     handlerBundleKiB: handlers,
     restoreDrillLocalSeconds: { median: round(median(drillSeconds), 3), runs: drillSeconds.map((x) => round(x, 3)) },
+    rollbackOverheadSeconds: {
+      lambdaAliasMedian: round(median(rollbackLambda), 3),
+      ecsRedeployMedian: round(median(rollbackEcs), 3),
+    },
   };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 } finally {

@@ -1,3 +1,4 @@
+export * from './auth/hardened-user-pool';
 export * from './canary/check';
 export * from './canary/health-canary';
 export * from './core/errors';
@@ -9,6 +10,7 @@ export * from './database/resilient-database';
 export * from './deploy/blue-green-function';
 export * from './deploy/blue-green-service';
 export * from './deploy/migration-snapshot';
+export * from './edge/edge-protection';
 export * from './deploy/traffic';
 export * from './monitoring/alarms';
 export * from './monitoring/alert-topic';

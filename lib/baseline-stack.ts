@@ -1,7 +1,10 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import type { Construct } from 'constructs';
 import { HealthCanary } from '../constructs/canary/health-canary';
 import { BaselineManifest } from '../constructs/core/manifest';
@@ -107,7 +110,10 @@ export class BaselineStack extends Stack {
       logRetention,
     });
 
+    const https = this.httpsSettings(config);
     this.traffic = new BlueGreenTraffic(this, 'Traffic', {
+      certificate: https?.certificate,
+      domainName: https ? config.domainName : undefined,
       vpc: this.network.vpc,
       targetPort: config.containerPort,
       healthCheckPath: config.healthCheckPath,
@@ -115,6 +121,13 @@ export class BaselineStack extends Stack {
       deletionProtection: config.deletionProtection,
     });
 
+    if (https?.zone) {
+      new route53.ARecord(this, 'AppRecord', {
+        zone: https.zone,
+        recordName: config.domainName,
+        target: route53.RecordTarget.fromAlias(new route53Targets.LoadBalancerTarget(this.traffic.loadBalancer)),
+      });
+    }
     const secret = this.database.secret;
     const snapshots = config.preDeploySnapshots
       ? new MigrationSnapshotHook(this, 'MigrationSnapshots', { database: this.database.instance })
@@ -245,5 +258,26 @@ export class BaselineStack extends Stack {
       ...this.canary.alarms.map((a) => a.alarm),
     ]);
     return dashboard;
+  }
+
+  /** The certificate for the configured domain: an imported one, or a new DNS-validated one. */
+  private httpsSettings(
+    config: BaselineConfig,
+  ): { certificate: acm.ICertificate; zone?: route53.IHostedZone } | undefined {
+    if (config.domainName === '') return undefined;
+    if (config.certificateArn !== '') {
+      return { certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', config.certificateArn) };
+    }
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: config.hostedZoneId,
+      zoneName: config.domainName.split('.').slice(-2).join('.'),
+    });
+    return {
+      zone,
+      certificate: new acm.Certificate(this, 'Certificate', {
+        domainName: config.domainName,
+        validation: acm.CertificateValidation.fromDns(zone),
+      }),
+    };
   }
 }

@@ -52,6 +52,9 @@ export interface BaselineConfig {
   readonly bakeTimeMinutes: number;
   readonly maxTasks: number;
   readonly preDeploySnapshots: boolean;
+  readonly domainName: string;
+  readonly certificateArn: string;
+  readonly hostedZoneId: string;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -339,6 +342,29 @@ export const SETTINGS = {
     allowed: 'true or false',
     check: () => true,
   },
+  domainName: {
+    kind: 'string',
+    description:
+      "The app's domain. With certificateArn or hostedZoneId the app is served over HTTPS (TLS 1.2+) and HTTP redirects to it; empty means plain HTTP on the load balancer's name.",
+    defaults: same(''),
+    allowed: 'empty, or a domain name such as "app.example.com"',
+    check: (v: string) => v === '' || /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/.test(v),
+  },
+  certificateArn: {
+    kind: 'string',
+    description: 'An ACM certificate (same region) for domainName.',
+    defaults: same(''),
+    allowed: 'empty, or an ACM certificate ARN such as "arn:aws:acm:us-east-1:123456789012:certificate/…"',
+    check: (v: string) => v === '' || /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/.test(v),
+  },
+  hostedZoneId: {
+    kind: 'string',
+    description:
+      'A Route 53 public hosted zone of domainName: the stack creates a DNS-validated certificate and an alias record.',
+    defaults: same(''),
+    allowed: 'empty, or a Route 53 hosted zone ID such as "Z0123456789ABCDEFGHIJ"',
+    check: (v: string) => v === '' || /^Z[A-Z0-9]{4,31}$/.test(v),
+  },
   rtoTargetMinutes: {
     kind: 'integer',
     description: 'Recovery time objective: the drill alarms when a restore takes longer.',
@@ -445,6 +471,14 @@ export function resolveConfig(sources: ConfigSources = {}): BaselineConfig {
   if (valid('taskCpu') && valid('taskMemoryMiB') && !FARGATE_MEMORY_MIB[c.taskCpu].includes(c.taskMemoryMiB)) {
     problems.push(
       `${CONFIG_CONTEXT_KEY}.taskMemoryMiB must fit taskCpu ${c.taskCpu}: one of ${FARGATE_MEMORY_MIB[c.taskCpu].join(', ')}, got ${c.taskMemoryMiB}`,
+    );
+  }
+  if (valid('domainName') && c.domainName === '' && (c.certificateArn !== '' || c.hostedZoneId !== '')) {
+    problems.push(`${CONFIG_CONTEXT_KEY}.domainName must be set when certificateArn or hostedZoneId is, got ""`);
+  }
+  if (valid('domainName') && c.domainName !== '' && c.certificateArn === '' && c.hostedZoneId === '') {
+    problems.push(
+      `${CONFIG_CONTEXT_KEY}.domainName ${show(c.domainName)} needs certificateArn or hostedZoneId (to serve it over HTTPS), got neither`,
     );
   }
   if (valid('maxTasks') && valid('desiredCount') && c.maxTasks < c.desiredCount) {

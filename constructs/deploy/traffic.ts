@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -61,6 +62,22 @@ export interface BlueGreenTrafficProps {
    * @default true
    */
   readonly deletionProtection?: boolean;
+  /**
+   * A certificate for the app's domain: the one listener then serves HTTPS on port 443 (switched in
+   * place, so the rules and target groups are untouched) and a second listener redirects HTTP to HTTPS.
+   * @default - plain HTTP on port 80
+   */
+  readonly certificate?: acm.ICertificate;
+  /**
+   * TLS policy of the HTTPS listener.
+   * @default elbv2.SslPolicy.TLS13_12_PQ (TLS 1.3 and 1.2, post-quantum key exchange, no legacy ciphers)
+   */
+  readonly sslPolicy?: elbv2.SslPolicy;
+  /**
+   * The app's domain name (the certificate's), used in `url`.
+   * @default - the load balancer's DNS name
+   */
+  readonly domainName?: string;
 }
 
 /**
@@ -85,6 +102,9 @@ export class BlueGreenTraffic extends Construct implements IBlueGreenTraffic {
   /** The value test traffic sends in the `X-Prod-Baseline-Test` header. */
   public readonly testTrafficSecret: secretsmanager.Secret;
   public readonly accessLogsBucket: s3.Bucket;
+  /** `https` when a certificate is configured, otherwise `http`. */
+  public readonly protocol: 'http' | 'https';
+  private readonly host: string;
 
   constructor(scope: Construct, id: string, props: BlueGreenTrafficProps) {
     super(scope, id);
@@ -133,12 +153,25 @@ export class BlueGreenTraffic extends Construct implements IBlueGreenTraffic {
 
     // One listener carries both rules for good. When HTTPS arrives it switches to 443 in place (port,
     // protocol and certificates update without replacement), so the rules' ListenerArn never changes.
+    const https = props.certificate !== undefined;
     this.listener = this.loadBalancer.addListener('Listener', {
-      port: 80,
-      protocol: elbv2.ApplicationProtocol.HTTP,
+      port: https ? 443 : 80,
+      protocol: https ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
+      certificates: https ? [props.certificate as acm.ICertificate] : undefined,
+      sslPolicy: https ? (props.sslPolicy ?? elbv2.SslPolicy.TLS13_12_PQ) : undefined,
       open: true,
       defaultAction: elbv2.ListenerAction.fixedResponse(404, { contentType: 'text/plain', messageBody: 'Not found' }),
     });
+    if (https) {
+      this.loadBalancer.addRedirect({
+        sourcePort: 80,
+        sourceProtocol: elbv2.ApplicationProtocol.HTTP,
+        targetPort: 443,
+        targetProtocol: elbv2.ApplicationProtocol.HTTPS,
+      });
+    }
+    this.protocol = https ? 'https' : 'http';
+    this.host = props.domainName ?? this.loadBalancer.loadBalancerDnsName;
     acknowledgeNag(this.loadBalancer, {
       id: 'AwsSolutions-EC23',
       reason: 'An internet-facing load balancer of a public app: only its listener ports are open to the internet.',
@@ -214,8 +247,8 @@ export class BlueGreenTraffic extends Construct implements IBlueGreenTraffic {
     });
   }
 
-  /** The URL of the app over the load balancer (plain HTTP until a domain is configured). */
+  /** The URL of the app: its domain over HTTPS when a certificate is configured, else the load balancer over HTTP. */
   public get url(): string {
-    return `http://${this.loadBalancer.loadBalancerDnsName}`;
+    return `${this.protocol}://${this.host}`;
   }
 }

@@ -267,6 +267,9 @@ describe('traffic layout', () => {
     bakeTimeMinutes: 30,
     maxTasks: 20,
     preDeploySnapshots: true,
+    domainName: 'app.example.com',
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+    hostedZoneId: 'Z0123456789ABCDEFGHIJ',
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);
@@ -278,6 +281,8 @@ describe('traffic layout', () => {
     if (name === 'taskCpu') settings.taskMemoryMiB = 2048;
     if (name === 'taskMemoryMiB') settings.taskCpu = 256;
     if (name === 'desiredCount') settings.maxTasks = 10;
+    if (name === 'domainName') settings.certificateArn = VARIANTS.certificateArn;
+    if (name === 'certificateArn' || name === 'hostedZoneId') settings.domainName = VARIANTS.domainName;
     if (name === 'slackWorkspaceId') settings.slackChannelId = VARIANTS.slackChannelId;
     if (name === 'slackChannelId') settings.slackWorkspaceId = VARIANTS.slackWorkspaceId;
     expect(rulesOf(settings)).toEqual(rulesOf({}));
@@ -683,5 +688,68 @@ describe('defaults that matter, one by one', () => {
         .Properties.Parameters.functionName;
     expect(name({ stackName: 'Shop-Staging' })).not.toEqual(name({}));
     expect(name({ stackName: 'Shop-Staging' })).toMatch(/^ShopStaging/);
+  });
+});
+
+describe('HTTPS', () => {
+  const https = {
+    domainName: 'app.example.com',
+    certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
+  };
+
+  test('the one listener switches to 443 with a modern TLS policy, and port 80 redirects', () => {
+    const { template, stack } = synthBaseline(https);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 443,
+      Protocol: 'HTTPS',
+      SslPolicy: 'ELBSecurityPolicy-TLS13-1-2-PQ-2025-09',
+      Certificates: [{ CertificateArn: https.certificateArn }],
+    });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      DefaultActions: [
+        { Type: 'redirect', RedirectConfig: { Port: '443', Protocol: 'HTTPS', StatusCode: 'HTTP_301' } },
+      ],
+    });
+    expect(stack.traffic.url).toBe('https://app.example.com');
+  });
+
+  test('the rules, target groups and the listener keep their logical IDs and properties between HTTP and HTTPS', () => {
+    const http = synthBaseline();
+    const tls = synthBaseline(https);
+    for (const pick of [
+      (s: typeof http) => s.stack.traffic.productionRule,
+      (s: typeof http) => s.stack.traffic.testRule,
+      (s: typeof http) => s.stack.traffic.blueTargetGroup,
+      (s: typeof http) => s.stack.traffic.greenTargetGroup,
+    ]) {
+      const id = logicalId(http.stack, pick(http));
+      expect(logicalId(tls.stack, pick(tls))).toBe(id);
+      expect(tls.json.Resources[id]).toEqual(http.json.Resources[id]);
+    }
+    expect(logicalId(tls.stack, tls.stack.traffic.listener)).toBe(logicalId(http.stack, http.stack.traffic.listener));
+  });
+
+  test('a hosted zone gets a DNS-validated certificate and an alias record', () => {
+    const { template } = synthBaseline({ domainName: 'app.example.com', hostedZoneId: 'Z0123456789ABCDEFGHIJ' });
+    template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      DomainName: 'app.example.com',
+      ValidationMethod: 'DNS',
+      DomainValidationOptions: [{ DomainName: 'app.example.com', HostedZoneId: 'Z0123456789ABCDEFGHIJ' }],
+    });
+    template.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'app.example.com.',
+      Type: 'A',
+      HostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    });
+  });
+
+  test('fails on a domain without a certificate or zone, and on a certificate without a domain', () => {
+    expect(() => synthBaseline({ domainName: 'app.example.com' })).toThrow(
+      'prodBaseline.domainName "app.example.com" needs certificateArn or hostedZoneId (to serve it over HTTPS), got neither',
+    );
+    expect(() => synthBaseline({ hostedZoneId: 'Z0123456789ABCDEFGHIJ' })).toThrow(
+      'prodBaseline.domainName must be set when certificateArn or hostedZoneId is, got ""',
+    );
   });
 });

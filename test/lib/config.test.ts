@@ -48,6 +48,9 @@ describe('defaults', () => {
       bakeTimeMinutes: 15,
       maxTasks: 4,
       preDeploySnapshots: false,
+      domainName: '',
+      certificateArn: '',
+      hostedZoneId: '',
     });
   });
 

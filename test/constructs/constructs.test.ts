@@ -7,9 +7,9 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import {
   AlertTopic,
-  BlueGreenService,
   BaselineManifest,
   BaselineNetwork,
+  BlueGreenService,
   BlueGreenTraffic,
   markKitResource,
   ProdBaselineError,

@@ -13,6 +13,7 @@ import { ResilientDatabase } from '../constructs/database/resilient-database';
 import { BlueGreenService } from '../constructs/deploy/blue-green-service';
 import { MigrationSnapshotHook } from '../constructs/deploy/migration-snapshot';
 import { BlueGreenTraffic } from '../constructs/deploy/traffic';
+import { EdgeMode, EdgeProtection } from '../constructs/edge/edge-protection';
 import { type KitAlarm, Severity } from '../constructs/monitoring/alarms';
 import { AlertTopic } from '../constructs/monitoring/alert-topic';
 import { MonthlyBudget } from '../constructs/monitoring/budget';
@@ -45,6 +46,8 @@ export class BaselineStack extends Stack {
   public readonly restoreDrill: RestoreDrill;
   public readonly serviceAlarms: ServiceAlarms;
   public readonly canary: HealthCanary;
+  /** The WAF web ACL, unless edgeProtection is "off". */
+  public readonly edge?: EdgeProtection;
   /** The alarms a deployment rolls back on: the service's deployment guards and the canary. */
   public readonly deploymentAlarms: readonly KitAlarm[];
   public readonly errorLogAlarm: ErrorLogAlarm;
@@ -182,6 +185,14 @@ export class BaselineStack extends Stack {
     for (const action of this.alerts.actionsFor(Severity.NOTIFY)) {
       this.canary.notRunningAlarm.alarm.addAlarmAction(action);
       this.canary.notRunningAlarm.alarm.addOkAction(action);
+    }
+    if (config.edgeProtection !== 'off') {
+      this.edge = new EdgeProtection(this, 'Edge', {
+        loadBalancer: this.traffic.loadBalancer,
+        mode: config.edgeProtection === 'count' ? EdgeMode.COUNT : EdgeMode.BLOCK,
+        logRetention: logRetention,
+        alerts: this.alerts,
+      });
     }
     this.errorLogAlarm = new ErrorLogAlarm(this, 'ErrorLogs', { logGroup: this.app.logGroup, routing: this.alerts });
     this.dashboard = this.buildDashboard();

@@ -55,6 +55,7 @@ export interface BaselineConfig {
   readonly domainName: string;
   readonly certificateArn: string;
   readonly hostedZoneId: string;
+  readonly edgeProtection: 'block' | 'count' | 'off';
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -364,6 +365,14 @@ export const SETTINGS = {
     defaults: same(''),
     allowed: 'empty, or a Route 53 hosted zone ID such as "Z0123456789ABCDEFGHIJ"',
     check: (v: string) => v === '' || /^Z[A-Z0-9]{4,31}$/.test(v),
+  },
+  edgeProtection: {
+    kind: 'string',
+    description:
+      'AWS WAF on the load balancer: managed rule groups (common, known bad inputs, SQL injection, IP reputation), a per-IP rate limit and a stricter one on /login and /api/auth/* (about $11 a month plus $0.60 per million requests). "count" only counts, for a first rollout.',
+    defaults: same('block'),
+    allowed: 'one of "block", "count", "off"',
+    check: (v: string) => v === 'block' || v === 'count' || v === 'off',
   },
   rtoTargetMinutes: {
     kind: 'integer',

@@ -270,6 +270,7 @@ describe('traffic layout', () => {
     domainName: 'app.example.com',
     certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
     hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+    edgeProtection: 'count',
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);
@@ -503,7 +504,9 @@ describe('metadata contract', () => {
       'BlueGreenTraffic:load-balancer',
       'BlueGreenTraffic:production-listener-rule',
       'BlueGreenTraffic:test-listener-rule',
+      'EdgeProtection:web-acl',
       'HealthCanary:canary',
+      'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
       'KitAlarm:alarm-notify',
@@ -558,6 +561,7 @@ describe('metadata contract', () => {
       Canary: 'canary',
       App: 'app-service',
       Database: 'database',
+      Edge: 'edge',
       RestoreDrill: 'restore-drill',
       Traffic: 'traffic',
     });
@@ -751,5 +755,18 @@ describe('HTTPS', () => {
     expect(() => synthBaseline({ hostedZoneId: 'Z0123456789ABCDEFGHIJ' })).toThrow(
       'prodBaseline.domainName must be set when certificateArn or hostedZoneId is, got ""',
     );
+  });
+});
+
+describe('edge protection in the baseline', () => {
+  test('a web ACL guards the load balancer, blocking by default, counting or off by config', () => {
+    const { template, stack } = synthBaseline();
+    template.hasResourceProperties('AWS::WAFv2::WebACLAssociation', {
+      ResourceArn: { Ref: logicalId(stack, stack.traffic.loadBalancer) },
+    });
+    template.hasResourceProperties('AWS::WAFv2::WebACL', { DefaultAction: { Allow: {} }, Scope: 'REGIONAL' });
+    const counting = JSON.stringify(synthBaseline({ edgeProtection: 'count' }).json);
+    expect(counting).toContain('"OverrideAction":{"Count":{}}');
+    synthBaseline({ edgeProtection: 'off' }).template.resourceCountIs('AWS::WAFv2::WebACL', 0);
   });
 });

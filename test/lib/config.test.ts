@@ -51,6 +51,7 @@ describe('defaults', () => {
       domainName: '',
       certificateArn: '',
       hostedZoneId: '',
+      edgeProtection: 'block',
     });
   });
 

@@ -93,7 +93,7 @@ try {
   const empty = synthTimes('npx tsx scripts/bench/empty-app.ts', join(work, 'empty'));
   const templateFile = join(baselineOut, 'ProdBaseline.template.json');
   const template = JSON.parse(readFileSync(templateFile, 'utf8'));
-  const testSeconds = skipTests ? null : timed('npm', ['test', '--silent']);
+  const npmTestSeconds = skipTests ? null : timed('npm', ['test', '--silent']);
   const handlers = handlerSizes();
   const drillSeconds = localDrillSeconds(work);
   const rollbackLambda = testSeconds(
@@ -122,7 +122,7 @@ try {
       baseline: baseline.map((x) => round(x)),
       emptyApp: empty.map((x) => round(x)),
     },
-    npmTestSeconds: testSeconds === null ? null : round(testSeconds, 1),
+    npmTestSeconds: npmTestSeconds === null ? null : round(npmTestSeconds, 1),
     template: {
       bytes: statSync(templateFile).size,
       resources: Object.keys(template.Resources).length,

@@ -1,6 +1,7 @@
-import { Duration, Lazy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -95,6 +96,13 @@ export interface BlueGreenServiceProps {
    */
   readonly lifecycleHooks?: readonly ecs.IDeploymentLifecycleHookTarget[];
   /**
+   * Create an ECR repository for the app's images: scan on push, immutable tags (a tag can never be
+   * moved to other code, so a rollback to it is real), the newest 100 images kept, retained on deletion.
+   * `repository` exposes it; point `image` at it from your CI.
+   * @default false
+   */
+  readonly createRepository?: boolean;
+  /**
    * Fewest tasks (autoscaling floor).
    * @default - desiredCount
    */
@@ -130,6 +138,8 @@ export class BlueGreenService extends Construct {
   public readonly logGroup: logs.LogGroup;
   public readonly cluster: ecs.ICluster;
   public readonly scaling: ecs.ScalableTaskCount;
+  /** The app's image repository, when `createRepository` is set. */
+  public readonly repository?: ecr.Repository;
   private readonly rollbackAlarms: cloudwatch.IAlarm[];
 
   constructor(scope: Construct, id: string, props: BlueGreenServiceProps) {
@@ -162,6 +172,16 @@ export class BlueGreenService extends Construct {
     ]);
     this.rollbackAlarms = [];
 
+    if (props.createRepository) {
+      this.repository = new ecr.Repository(this, 'Repository', {
+        imageScanOnPush: true,
+        imageTagMutability: ecr.TagMutability.IMMUTABLE,
+        encryption: ecr.RepositoryEncryption.AES_256,
+        removalPolicy: RemovalPolicy.RETAIN,
+        lifecycleRules: [{ description: 'keep the newest 100 images', maxImageCount: 100 }],
+      });
+      markKitResource(this.repository, 'BlueGreenService', 'image-repository');
+    }
     const vpc = props.traffic.vpc;
     if (props.cluster) {
       this.cluster = props.cluster;

@@ -138,6 +138,22 @@ describe('BlueGreenService', () => {
     expect(resourceLabels).toContain(logicalId(stack, traffic.greenTargetGroup));
   });
 
+  test('an optional ECR repository scans on push and keeps tags immutable', () => {
+    const { template, service } = serviceStack({ createRepository: true });
+    template.hasResource('AWS::ECR::Repository', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        ImageScanningConfiguration: { ScanOnPush: true },
+        ImageTagMutability: 'IMMUTABLE',
+        // AES-256 is ECR's default encryption: aws-cdk-lib leaves the property out.
+        EncryptionConfiguration: Match.absent(),
+        LifecyclePolicy: Match.objectLike({ LifecyclePolicyText: Match.stringLikeRegexp('"countNumber":100') }),
+      },
+    });
+    expect(service.repository).toBeDefined();
+    expect(serviceStack().service.repository).toBeUndefined();
+  });
+
   test('fails on a bake time, capacity or CPU target it cannot use', () => {
     expect(() =>
       serviceStack({ bakeTime: Duration.hours(25), minCapacity: 3, maxCapacity: 2, targetCpuPercent: 95 }),

@@ -10,10 +10,11 @@ import {
   DescribeDBSnapshotsCommand,
   RDSClient,
 } from '@aws-sdk/client-rds';
+import { AWS_CLIENT_CONFIG } from '../core/aws-clients';
+import { snapshotIdentifier } from './snapshot-name';
 
-const config = { maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 } };
-const rds = new RDSClient(config);
-const ecs = new ECSClient(config);
+const rds = new RDSClient(AWS_CLIENT_CONFIG);
+const ecs = new ECSClient(AWS_CLIENT_CONFIG);
 
 export interface HookEvent {
   serviceArn: string;
@@ -32,15 +33,7 @@ function log(message: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ level: 'info', message, ...fields, time: new Date().toISOString() })}\n`);
 }
 
-/** The snapshot name for a deployment: `<prefix>-<target revision id>`. */
-export function snapshotIdentifier(prefix: string, targetServiceRevisionArn: string): string {
-  const revision = targetServiceRevisionArn.split('/').pop() ?? '';
-  return `${prefix}-${revision}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, 255);
-}
+export { snapshotIdentifier } from './snapshot-name';
 
 function taskDefinitionRevision(arn: string | undefined): number | undefined {
   const match = /:(\d+)$/.exec(arn ?? '');

@@ -14,6 +14,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-rds';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { AWS_CLIENT_CONFIG } from '../core/aws-clients';
 import { DRILL_DIMENSION, DRILL_NAMESPACE, DRILL_TAGS, type DrillSpec, MAX_KEEP_SECONDS } from './drill-spec';
 
 /** The AWS clients a drill uses. `sleep` is injectable so tests do not wait. */
@@ -25,10 +26,7 @@ export interface DrillClients {
 }
 
 /** Options for the clients a drill creates itself: bounded retries and timeouts on every call. */
-export const DRILL_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-} as const;
+export const DRILL_CLIENT_CONFIG = AWS_CLIENT_CONFIG;
 
 /** Creates the clients of a drill for one region with {@link DRILL_CLIENT_CONFIG}. */
 export function createDrillClients(region?: string): DrillClients {

@@ -27,6 +27,7 @@ import {
   SNSClient,
   type Subscription,
 } from '@aws-sdk/client-sns';
+import { AWS_CLIENT_CONFIG } from '../../constructs/core/aws-clients';
 
 // ---------------------------------------------------------------------------------------------
 // Clients and errors
@@ -41,10 +42,7 @@ export interface AlarmTestClients {
 }
 
 /** Bounded retries and timeouts for the clients the command creates. */
-export const ALARM_TEST_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-} as const;
+export const ALARM_TEST_CLIENT_CONFIG = AWS_CLIENT_CONFIG;
 
 /** Creates the command's clients for one region with {@link ALARM_TEST_CLIENT_CONFIG}. */
 export function createAlarmTestClients(region?: string): AlarmTestClients {

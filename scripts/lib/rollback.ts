@@ -17,6 +17,7 @@ import {
   UpdateAliasCommand,
 } from '@aws-sdk/client-lambda';
 import { DescribeDBSnapshotsCommand } from '@aws-sdk/client-rds';
+import { snapshotIdentifier } from '../../constructs/deploy/snapshot-name';
 import {
   ACTIVE_STATUSES,
   type AliasState,
@@ -656,18 +657,9 @@ function describeAlias(alias: AliasState): string {
 
 /**
  * The identifier of the snapshot the pre-deployment hook (`MigrationSnapshotHook`) takes before a
- * deployment: `<snapshotPrefix>-<id of the deployment's target service revision>`, lower-cased, other
- * characters than letters, digits and hyphens as hyphens, runs of hyphens as one, at most 255
- * characters. It must name snapshots exactly as the hook's handler does (a test holds them together).
+ * deployment: the hook's own naming function, so the two cannot drift apart.
  */
-export function migrationSnapshotIdentifier(snapshotPrefix: string, targetServiceRevisionArn: string): string {
-  const revision = targetServiceRevisionArn.split('/').pop() ?? '';
-  return `${snapshotPrefix}-${revision}`
-    .toLowerCase()
-    .replace(/[^a-z0-9-]/g, '-')
-    .replace(/-+/g, '-')
-    .slice(0, 255);
-}
+export const migrationSnapshotIdentifier = snapshotIdentifier;
 
 /** The migration snapshot of a deployment (DescribeDBSnapshots), when the stack takes them and one exists. */
 async function findMigrationSnapshot(

@@ -35,6 +35,7 @@ import {
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { AWS_CLIENT_CONFIG } from '../../constructs/core/aws-clients';
 import { inventory } from './alarm-test';
 import { entriesOfRole, type LocatedEntry, readManifest } from './manifest';
 
@@ -54,10 +55,7 @@ export interface DeployClients {
 }
 
 /** Bounded retries and timeouts for the clients the commands create. */
-export const DEPLOY_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-} as const;
+export const DEPLOY_CLIENT_CONFIG = AWS_CLIENT_CONFIG;
 
 /** Creates the commands' clients for one region with {@link DEPLOY_CLIENT_CONFIG}. */
 export function createDeployClients(region?: string): DeployClients {

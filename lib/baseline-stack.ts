@@ -23,6 +23,7 @@ import { ServiceAlarms } from '../constructs/monitoring/service-alarms';
 import { BaselineNetwork } from '../constructs/network/network';
 import { DrillSchedule } from '../constructs/restore-drill/drill-schedule';
 import { RestoreDrill } from '../constructs/restore-drill/restore-drill';
+import { acknowledgeCompliancePacks } from './compliance';
 import type { BaselineConfig } from './config';
 import { acknowledgeConfigFindings } from './nag-acknowledgements';
 
@@ -211,6 +212,7 @@ export class BaselineStack extends Stack {
     });
 
     acknowledgeConfigFindings(this);
+    acknowledgeCompliancePacks(this);
   }
 
   private buildDashboard(): OperationsDashboard {

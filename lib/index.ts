@@ -1,3 +1,4 @@
 export * from './app';
 export * from './baseline-stack';
+export * from './compliance';
 export * from './config';

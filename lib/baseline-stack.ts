@@ -103,6 +103,7 @@ export class BaselineStack extends Stack {
       maxAllocatedStorageGiB: config.dbMaxAllocatedStorageGiB,
       logRetention,
       alerts: this.alerts,
+      awsBackup: config.awsBackupPlan ? {} : undefined,
     });
 
     this.restoreDrill = new RestoreDrill(this, 'RestoreDrill', {

@@ -24,10 +24,6 @@ export const COMPLIANCE_ACKNOWLEDGEMENTS: Readonly<Record<string, string>> = {
     'The flagged rules open the database port (5432, a token the rule cannot read) from one security group each, never from the internet.',
   ELBv2ACMCertificateRequired:
     'The flagged listener on port 80 only redirects to HTTPS; the listener that serves traffic uses the ACM certificate.',
-  RDSEnhancedMonitoringEnabled:
-    'Performance Insights and the CloudWatch alarms watch the database; enhanced OS monitoring is an extra-cost option not on by default.',
-  RDSInBackupPlan:
-    'Automated RDS backups with point-in-time recovery run daily and a scheduled restore drill proves them; an AWS Backup plan is available (ResilientDatabase awsBackup).',
   S3BucketLoggingEnabled:
     'The buckets are themselves log destinations (load-balancer access logs, canary artifacts); logging them would need another bucket with the same finding.',
   S3BucketReplicationEnabled:

@@ -56,6 +56,7 @@ export interface BaselineConfig {
   readonly certificateArn: string;
   readonly hostedZoneId: string;
   readonly edgeProtection: 'block' | 'count' | 'off';
+  readonly awsBackupPlan: boolean;
 }
 
 type Kind = 'string' | 'integer' | 'boolean' | 'string-list';
@@ -373,6 +374,14 @@ export const SETTINGS = {
     defaults: same('block'),
     allowed: 'one of "block", "count", "off"',
     check: (v: string) => v === 'block' || v === 'count' || v === 'off',
+  },
+  awsBackupPlan: {
+    kind: 'boolean',
+    description:
+      'An AWS Backup plan for the database besides RDS automated backups: encrypted vault, daily and continuous backups kept 35 days.',
+    defaults: { dev: false, production: true },
+    allowed: 'true or false',
+    check: () => true,
   },
   rtoTargetMinutes: {
     kind: 'integer',

@@ -114,6 +114,11 @@ export interface ResilientDatabaseProps {
    * @default false
    */
   readonly proxy?: boolean;
+  /**
+   * Interval of RDS enhanced monitoring (OS metrics every interval, to CloudWatch Logs); 0 turns it off.
+   * @default Duration.seconds(60)
+   */
+  readonly enhancedMonitoringInterval?: Duration;
 }
 
 /** The AWS Backup plan of a `ResilientDatabase`. */
@@ -213,12 +218,20 @@ export class ResilientDatabase extends Construct {
       autoMinorVersionUpgrade: true,
       cloudwatchLogsExports: ['postgresql', 'upgrade'],
       cloudwatchLogsRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      monitoringInterval:
+        (props.enhancedMonitoringInterval ?? Duration.seconds(60)).toSeconds() > 0
+          ? (props.enhancedMonitoringInterval ?? Duration.seconds(60))
+          : undefined,
       enablePerformanceInsights: true,
       performanceInsightRetention: rds.PerformanceInsightRetention.DEFAULT,
       performanceInsightEncryptionKey: this.key,
     });
     markKitResource(this.instance, 'ResilientDatabase', 'database');
     this.subnetGroup = this.instance.node.findChild('SubnetGroup') as rds.SubnetGroup;
+    acknowledgeNag(this.instance, {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+      reason: 'The AWS-managed role policy RDS enhanced monitoring needs to publish OS metrics to CloudWatch Logs.',
+    });
     acknowledgeNag(this.instance, {
       id: 'AwsSolutions-RDS11',
       reason:

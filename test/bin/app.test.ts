@@ -25,9 +25,9 @@ describe('cdk synth through the CLI', () => {
       const file = join(run.out, 'ProdBaseline.template.json');
       expect(existsSync(file)).toBe(true);
       const template = JSON.parse(readFileSync(file, 'utf8'));
-      // The CLI adds aws-cdk-lib's version-reporting resource; the rest matches the test App's 142.
+      // The CLI adds aws-cdk-lib's version-reporting resource; the rest matches the test App's 143.
       const types = Object.values<{ Type: string }>(template.Resources).map((r) => r.Type);
-      expect(types.filter((t) => t !== 'AWS::CDK::Metadata')).toHaveLength(142);
+      expect(types.filter((t) => t !== 'AWS::CDK::Metadata')).toHaveLength(143);
     } finally {
       run.cleanup();
     }

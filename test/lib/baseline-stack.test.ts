@@ -271,6 +271,7 @@ describe('traffic layout', () => {
     certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012',
     hostedZoneId: 'Z0123456789ABCDEFGHIJ',
     edgeProtection: 'count',
+    awsBackupPlan: true,
   };
   const rulesOf = (settings: Record<string, unknown>) => {
     const { json, stack } = synthBaseline(settings);

@@ -30,8 +30,6 @@ describe('cdk-nag HIPAA Security and NIST 800-53 rev 5 on the HTTPS production b
       'LambdaConcurrency',
       'LambdaDLQ',
       'LambdaInsideVPC',
-      'RDSEnhancedMonitoringEnabled',
-      'RDSInBackupPlan',
       'S3BucketLoggingEnabled',
       'S3BucketReplicationEnabled',
       'S3BucketVersioningEnabled',

@@ -52,6 +52,7 @@ describe('defaults', () => {
       certificateArn: '',
       hostedZoneId: '',
       edgeProtection: 'block',
+      awsBackupPlan: false,
     });
   });
 
@@ -78,6 +79,7 @@ describe('defaults', () => {
       'canaryRateMinutes',
       'maxTasks',
       'preDeploySnapshots',
+      'awsBackupPlan',
     ]);
     expect(production).toMatchObject({
       desiredCount: 2,

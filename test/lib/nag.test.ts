@@ -34,6 +34,7 @@ describe('cdk-nag AwsSolutions', () => {
       'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::<CanaryArtifactsBucket4A60D32B.Arn>/*]',
       'ProdBaseline/Canary AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:logs:us-east-1:<AWS::AccountId>:log-group:/aws/lambda/cwsyn-prodbacanaryf44d455f-*]',
       'ProdBaseline/Canary/ArtifactsBucket AwsSolutions::AwsSolutions-S1',
+      'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS10',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS11',
       'ProdBaseline/Database/Resource AwsSolutions::AwsSolutions-RDS3',

@@ -5,13 +5,13 @@ import { normalizedTemplate, PRODUCTION_SETTINGS, synthBaseline } from '../helpe
 describe('baseline stack snapshots', () => {
   test('dev defaults', () => {
     const { json } = synthBaseline();
-    expect(Object.keys(json.Resources)).toHaveLength(142);
+    expect(Object.keys(json.Resources)).toHaveLength(143);
     expect(normalizedTemplate(json)).toMatchSnapshot();
   });
 
   test('production with an alert subscriber', () => {
     const { json } = synthBaseline(PRODUCTION_SETTINGS);
-    expect(Object.keys(json.Resources)).toHaveLength(152);
+    expect(Object.keys(json.Resources)).toHaveLength(157);
     expect(normalizedTemplate(json)).toMatchSnapshot();
   });
 });

@@ -595,9 +595,17 @@ export async function publishSecondsSinceLastSuccess(
     clients.ssm.send(new GetParameterCommand({ Name: spec.lastSuccessParameter })),
   );
   const value = out.Parameter?.Value;
-  const last = value && value !== NEVER ? new Date(value) : out.Parameter?.LastModifiedDate;
-  const seconds =
-    last && !Number.isNaN(last.getTime()) ? Math.max(0, Math.round((now.getTime() - last.getTime()) / 1000)) : 0;
+  const recorded = value && value !== NEVER ? new Date(value) : undefined;
+  // A value that is not a time counts from when it was written, like "never" does; with no time at
+  // all, publish nothing, so the overdue alarm (missing data breaching) fires rather than going quiet.
+  const last = recorded && !Number.isNaN(recorded.getTime()) ? recorded : out.Parameter?.LastModifiedDate;
+  if (!last || Number.isNaN(last.getTime())) {
+    throw new DrillError(
+      'refused',
+      `the last-success parameter ${spec.lastSuccessParameter} holds no time (${JSON.stringify(value)}) and no modification date`,
+    );
+  }
+  const seconds = Math.max(0, Math.round((now.getTime() - last.getTime()) / 1000));
   await withRetries(clients, () =>
     clients.cloudwatch.send(
       new PutMetricDataCommand({

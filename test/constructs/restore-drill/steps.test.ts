@@ -1066,6 +1066,12 @@ describe('figures and last success', () => {
     ['a success a day and a half ago', '2026-03-01T00:00:00.000Z', new Date('2025-12-01T00:00:00Z'), 129_600],
     ['never, counting from the deploy', NEVER, new Date('2026-02-27T12:00:00.000Z'), 259_200],
     ['a success recorded in the future (clock skew), never negative', '2026-03-02T12:05:00.000Z', undefined, 0],
+    [
+      'a value that is not a time, counting from when it was written',
+      'garbage',
+      new Date('2026-02-27T12:00:00.000Z'),
+      259_200,
+    ],
   ])('publishSecondsSinceLastSuccess with %s', async (_, value, modified, seconds) => {
     ssmMock
       .on(GetParameterCommand, { Name: SPEC.lastSuccessParameter })
@@ -1085,6 +1091,17 @@ describe('figures and last success', () => {
       ],
     });
   });
+});
+
+test('fails, publishing nothing, when the last-success parameter holds no time and no date', async () => {
+  ssmMock
+    .on(GetParameterCommand, { Name: SPEC.lastSuccessParameter })
+    .resolves({ Parameter: { Name: SPEC.lastSuccessParameter, Value: 'garbage' } });
+  cloudwatchMock.on(PutMetricDataCommand).resolves({});
+  await expect(publishSecondsSinceLastSuccess(clients, SPEC, NOW)).rejects.toThrow(
+    `the last-success parameter ${SPEC.lastSuccessParameter} holds no time ("garbage") and no modification date`,
+  );
+  expect(cloudwatchMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
 });
 
 describe('sweep', () => {

@@ -1,9 +1,10 @@
-import { Annotations, ArnFormat, Duration, Names, RemovalPolicy, Stack, Token, Tokenization } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Names, Stack, Token, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as synthetics from 'aws-cdk-lib/aws-synthetics';
 import { Construct } from 'constructs';
+import { createExpiringBucket } from '../core/bucket';
 import { CANARY_HANDLER, canaryCode } from '../core/handler-code';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
@@ -221,25 +222,16 @@ export class HealthCanary extends Construct {
     ]);
     this.warnAboutSecrets(props.url, steps);
 
-    this.artifactsBucket = new s3.Bucket(this, 'ArtifactsBucket', {
-      // SSE-S3: the artifacts are run reports and logs of requests to the service (Synthetics keeps
-      // headers and bodies out of them); a customer-managed key would add a key policy to maintain
-      // and grants for everyone who opens a run in the console, for no data that needs it.
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      // A bucket that still holds artifacts cannot be deleted with the stack; its objects expire anyway.
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'expire-canary-artifacts',
-          expiration: artifactRetention,
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-      serverAccessLogsBucket: props.serverAccessLogsBucket,
-      serverAccessLogsPrefix: props.serverAccessLogsBucket ? `health-canary/${this.canaryName}/` : undefined,
+    // SSE-S3 (createExpiringBucket): the artifacts are run reports and logs of requests to the service
+    // (Synthetics keeps headers and bodies out of them); a customer-managed key would add a key policy
+    // to maintain and grants for everyone who opens a run in the console, for no data that needs it.
+    this.artifactsBucket = createExpiringBucket(this, 'ArtifactsBucket', {
+      expiration: artifactRetention,
+      ruleId: 'expire-canary-artifacts',
+      bucketProps: {
+        serverAccessLogsBucket: props.serverAccessLogsBucket,
+        serverAccessLogsPrefix: props.serverAccessLogsBucket ? `health-canary/${this.canaryName}/` : undefined,
+      },
     });
     if (!props.serverAccessLogsBucket) {
       acknowledgeNag(this.artifactsBucket, {

@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy, Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { createExpiringBucket } from '../core/bucket';
 import { BaselineManifest } from '../core/manifest';
 import { markKitResource } from '../core/metadata';
 import { acknowledgeNag } from '../core/nag';
@@ -123,19 +124,9 @@ export class BlueGreenTraffic extends Construct implements IBlueGreenTraffic {
       wholeNumberProblem('accessLogRetentionDays', accessLogRetentionDays, 1),
     ]);
 
-    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [
-        {
-          id: 'expire-access-logs',
-          expiration: Duration.days(accessLogRetentionDays),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+    this.accessLogsBucket = createExpiringBucket(this, 'AccessLogs', {
+      expiration: Duration.days(accessLogRetentionDays),
+      ruleId: 'expire-access-logs',
     });
 
     this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Resource', {
